@@ -1,0 +1,188 @@
+"""What a set of contacts contributes to each day's sections (pandas, vectorised).
+
+The world of a contact (its record, conversations, messages and interactions) is
+the unit of recomputation: every conversation-report number hangs off exactly one
+contact, so a delta only needs the worlds of the contacts it touches, and
+``contributions(new) - contributions(old)`` is the exact change to the day
+documents. Nothing here touches AWS.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mediana.sections import Counter
+
+World = dict[str, Any]
+DayKey = tuple[str, str]  # (section, local date ISO)
+Contributions = dict[DayKey, Counter]
+
+_NULL = "\x00null"  # groupby-safe stand-in for None
+_US = 1_000_000
+
+
+def empty_world() -> World:
+    return {"contact": None, "convs": {}, "msgs": {}, "ints": {}}
+
+
+def live_contact(world: Mapping[str, Any]) -> dict[str, Any] | None:
+    contact = world.get("contact")
+    if contact is None or contact.get("erased"):
+        return None
+    return contact
+
+
+def _frames(worlds: Iterable[Mapping[str, Any]]) -> tuple[pd.DataFrame, ...]:
+    contacts: list[tuple[Any, ...]] = []
+    convs: list[tuple[Any, ...]] = []
+    msgs: list[tuple[Any, ...]] = []
+    calls: list[tuple[Any, ...]] = []
+    for world in worlds:
+        contact = live_contact(world)
+        if contact is None:
+            continue  # missing parent, or erased: the whole world counts nowhere
+        cid = contact["id"]
+        contacts.append(
+            (
+                cid,
+                contact["created_at"],
+                contact.get("origin") or "unknown",
+                contact.get("entry_group_id"),
+                contact.get("group_id"),
+                contact.get("deleted_at") is not None,
+            )
+        )
+        for vid, cv in world["convs"].items():
+            if not cv.get("erased"):
+                convs.append(
+                    (vid, cid, cv["created_at"], cv.get("closed_at"), cv["channel"], cv.get("group_id"), cv.get("owner_id"))
+                )
+        for mid, m in world["msgs"].items():
+            if not m.get("erased"):
+                msgs.append((mid, m["conversation_id"], m["created_at"], m["direction"], m["author_type"], m.get("author_id")))
+        for it in world["ints"].values():
+            if (
+                not it.get("erased")
+                and it["type"] == "call_log"
+                and it.get("owner_id") is not None
+                and it.get("outcome") in ("answered", "rejected")
+            ):
+                calls.append((cid, it["occurred_at"]))
+    return (
+        pd.DataFrame(contacts, columns=["cid", "created", "origin", "entry_group", "group", "deleted"]),
+        pd.DataFrame(convs, columns=["vid", "cid", "created", "closed", "channel", "group", "owner"]),
+        pd.DataFrame(msgs, columns=["mid", "vid", "created", "direction", "author_type", "author"]),
+        pd.DataFrame(calls, columns=["cid", "at"]),
+    )
+
+
+def _local_day_hour(us: pd.Series, tz: str) -> tuple[np.ndarray, np.ndarray]:
+    """Local calendar day (datetime64[D]) and hour of each instant, DST-aware."""
+    local = pd.to_datetime(us.astype("int64"), unit="us", utc=True).dt.tz_convert(tz).dt.tz_localize(None)
+    return local.to_numpy().astype("datetime64[D]"), local.dt.hour.to_numpy()
+
+
+def _emit(out: Contributions, section: str, df: pd.DataFrame, dims: list[str], value: str | None = None) -> None:
+    """Group rows by (day, dims) and add counts (or sums of ``value``) into ``out``."""
+    if df.empty:
+        return
+    cols = ["day", *dims]
+    frame = df[cols + ([value] if value else [])].copy()
+    for d in dims:
+        if frame[d].dtype == object:
+            frame[d] = frame[d].fillna(_NULL)
+    grouped = frame.groupby(cols, sort=False)[value].sum() if value else frame.groupby(cols, sort=False).size()
+    grouped = grouped[grouped != 0]
+    day_str = {d: pd.Timestamp(d).date().isoformat() for d in pd.unique(grouped.index.get_level_values(0))}
+    for key, count in grouped.items():
+        day, *rest = key
+        cells = out.setdefault((section, day_str[day]), {})
+        dim_key = tuple(None if v == _NULL else (int(v) if isinstance(v, np.integer) else v) for v in rest)
+        cells[dim_key] = cells.get(dim_key, 0) + int(count)
+
+
+def _response_samples(msgs: pd.DataFrame) -> pd.DataFrame:
+    """Per conversation, the first inbound after the last advisor reply starts a
+    wait; the next advisor outbound ends it. Bots and system messages are ignored."""
+    relevant = msgs[(msgs["direction"] == "inbound") | (msgs["author_type"] == "advisor")]
+    relevant = relevant.sort_values(["vid", "created", "mid"], kind="mergesort")
+    is_reply = (relevant["author_type"] == "advisor").astype("int64")
+    segment = is_reply.groupby(relevant["vid"]).cumsum() - is_reply
+    relevant = relevant.assign(segment=segment.to_numpy(), is_reply=is_reply.to_numpy())
+    starts = (
+        relevant[relevant["is_reply"] == 0].groupby(["vid", "segment"], sort=False)["created"].min().rename("start")
+    )
+    replies = relevant[relevant["is_reply"] == 1].join(starts, on=["vid", "segment"], how="inner")
+    seconds = ((replies["created"] - replies["start"]).clip(lower=0) // _US).astype("int64")
+    return replies.assign(seconds=seconds)
+
+
+def contributions(worlds: Iterable[Mapping[str, Any]], tz: str) -> Contributions:
+    """Every (section, local day) counter these contacts contribute to."""
+    contacts, convs, msgs, calls = _frames(worlds)
+    out: Contributions = {}
+    if contacts.empty:
+        return out
+    contacts = contacts.set_index("cid", drop=False)
+    convs = convs.join(contacts[["origin"]], on="cid")
+    msgs = msgs.merge(convs[["vid", "cid", "group", "channel", "origin"]], on="vid", how="inner")
+
+    # first effective contact: an advisor's outbound message or a qualifying call
+    advisor = msgs[msgs["author_type"] == "advisor"].groupby("cid")["created"].min()
+    first = pd.concat([advisor, calls.groupby("cid")["at"].min()]).groupby(level=0).min()
+    contacts = contacts.assign(first=contacts["cid"].map(first))
+    contacts["day"], _ = _local_day_hour(contacts["created"], tz)
+    responded = contacts["first"].notna()
+    contacts["frt"] = ((contacts["first"] - contacts["created"]).clip(lower=0) // _US).astype("Int64")
+
+    _emit(out, "nc", contacts.assign(metric="n"), ["origin", "entry_group", "metric"])
+    _emit(out, "nc", contacts[~responded].assign(metric="p"), ["origin", "entry_group", "metric"])
+    _emit(out, "frt", contacts[responded].assign(seconds=contacts["frt"].astype("int64")), ["origin", "entry_group", "seconds"])
+
+    kept = contacts[~contacts["deleted"]]
+    resolved = convs[convs["closed"].notna()].groupby("cid").size()
+    _emit(out, "org", kept.assign(metric="c"), ["origin", "group", "metric"])
+    _emit(out, "org", kept[kept["first"].notna()].assign(metric="ct"), ["origin", "group", "metric"])
+    _emit(
+        out,
+        "org",
+        kept.assign(metric="r", n=kept["cid"].map(resolved).fillna(0).astype("int64")),
+        ["origin", "group", "metric"],
+        value="n",
+    )
+    _emit(out, "org", contacts[contacts["deleted"]].assign(metric="d"), ["origin", "group", "metric"])
+
+    if not convs.empty:
+        convs["day"], convs["hour"] = _local_day_hour(convs["created"], tz)
+        _emit(out, "cv", convs, ["origin", "group", "channel", "owner", "hour"])
+        closed = convs[convs["closed"].notna()].copy()
+        if not closed.empty:
+            closed["day"], _ = _local_day_hour(closed["closed"], tz)
+            _emit(out, "cl", closed, ["origin", "group", "channel", "owner"])
+
+    if not msgs.empty:
+        samples = _response_samples(msgs)
+        if not samples.empty:
+            samples["day"], _ = _local_day_hour(samples["created"], tz)
+            _emit(out, "rt", samples, ["origin", "group", "channel", "author", "seconds"])
+    return out
+
+
+def subtract(new: Contributions, old: Contributions) -> Contributions:
+    """new - old, per (section, day), without zero cells or empty days."""
+    delta: Contributions = {}
+    for key in new.keys() | old.keys():
+        cells = dict(new.get(key, {}))
+        for k, v in old.get(key, {}).items():
+            total = cells.get(k, 0) - v
+            if total:
+                cells[k] = total
+            else:
+                cells.pop(k, None)
+        if cells:
+            delta[key] = cells
+    return delta
