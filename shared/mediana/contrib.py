@@ -141,7 +141,8 @@ def contributions(worlds: Iterable[Mapping[str, Any]], tz: str) -> Contributions
 
     _emit(out, "nc", contacts.assign(metric="n"), ["origin", "entry_group", "metric"])
     _emit(out, "nc", contacts[~responded].assign(metric="p"), ["origin", "entry_group", "metric"])
-    _emit(out, "frt", contacts[responded].assign(seconds=contacts["frt"].astype("int64")), ["origin", "entry_group", "seconds"])
+    answered = contacts[responded]
+    _emit(out, "frt", answered.assign(seconds=answered["frt"].astype("int64")), ["origin", "entry_group", "seconds"])
 
     kept = contacts[~contacts["deleted"]]
     resolved = convs[convs["closed"].notna()].groupby("cid").size()

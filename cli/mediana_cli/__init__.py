@@ -1,0 +1,1 @@
+"""Developer and operator tooling for mediana (not shipped to Lambda)."""

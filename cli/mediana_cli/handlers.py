@@ -1,0 +1,149 @@
+"""Load the real Lambda handlers from functions/*/app.py and build the event
+shapes AWS delivers to them (S3, SQS, EventBridge schedule, HTTP API v2)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import parse_qsl, quote_plus
+
+ROOT = Path(__file__).resolve().parents[2]
+_LOADED: dict[str, ModuleType] = {}
+
+
+def function(name: str) -> ModuleType:
+    """functions/{name}/app.py as a module (each function dir has its own app.py)."""
+    if name not in _LOADED:
+        path = ROOT / "functions" / name / "app.py"
+        spec = importlib.util.spec_from_file_location(f"mediana_fn_{name}", path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        _LOADED[name] = module
+    return _LOADED[name]
+
+
+@dataclass
+class FakeContext:
+    function_name: str = "local"
+    timeout_s: int = 900
+    memory_limit_in_mb: int = 1024
+    aws_request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:local"
+    started: float = field(default_factory=time.monotonic)
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self.timeout_s - (time.monotonic() - self.started)) * 1000)
+
+
+def s3_event(bucket: str, key: str, size: int, region: str = "us-east-1") -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "eventVersion": "2.1",
+                "eventSource": "aws:s3",
+                "awsRegion": region,
+                "eventTime": time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime()),
+                "eventName": "ObjectCreated:Put",
+                "s3": {
+                    "s3SchemaVersion": "1.0",
+                    "configurationId": "Incoming",
+                    "bucket": {"name": bucket, "arn": f"arn:aws:s3:::{bucket}"},
+                    "object": {"key": quote_plus(key, safe="/"), "size": size, "eTag": "0", "sequencer": "0"},
+                },
+            }
+        ]
+    }
+
+
+def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str = "us-east-1") -> dict[str, Any]:
+    return {
+        "Records": [
+            {
+                "messageId": m["MessageId"],
+                "receiptHandle": m["ReceiptHandle"],
+                "body": m["Body"],
+                "attributes": {
+                    "ApproximateReceiveCount": m.get("Attributes", {}).get("ApproximateReceiveCount", "1"),
+                    "SentTimestamp": m.get("Attributes", {}).get("SentTimestamp", "0"),
+                    "MessageGroupId": m.get("Attributes", {}).get("MessageGroupId", ""),
+                    "MessageDeduplicationId": m.get("Attributes", {}).get("MessageDeduplicationId", ""),
+                    "SenderId": "local",
+                    "ApproximateFirstReceiveTimestamp": "0",
+                },
+                "messageAttributes": {},
+                "md5OfBody": m.get("MD5OfBody", ""),
+                "eventSource": "aws:sqs",
+                "eventSourceARN": queue_arn,
+                "awsRegion": region,
+            }
+            for m in messages
+        ]
+    }
+
+
+def schedule_event(region: str = "us-east-1") -> dict[str, Any]:
+    return {
+        "version": "0",
+        "id": uuid.uuid4().hex,
+        "detail-type": "Scheduled Event",
+        "source": "aws.events",
+        "account": "123456789012",
+        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "region": region,
+        "resources": ["arn:aws:events:us-east-1:123456789012:rule/mediana-schedule"],
+        "detail": {},
+    }
+
+
+def _claim(value: Any) -> Any:
+    if isinstance(value, list):
+        return "[" + " ".join(str(v) for v in value) + "]"
+    return json.dumps(value) if isinstance(value, dict) else value
+
+
+def http_event(
+    method: str, path: str, query: str = "", headers: dict[str, str] | None = None, claims: dict[str, Any] | None = None,
+    body: str | None = None,
+) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload 2.0) event, as the JWT authorizer passes it."""
+    params: dict[str, list[str]] = {}
+    for k, v in parse_qsl(query, keep_blank_values=True):
+        params.setdefault(k, []).append(v)
+    lower = {k.lower(): v for k, v in (headers or {}).items()}
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": path,
+        "rawQueryString": query,
+        "headers": lower,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": "localhost",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
+                     "userAgent": lower.get("user-agent", "")},
+            "requestId": uuid.uuid4().hex,
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()),
+            "timeEpoch": int(time.time() * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    if params:
+        event["queryStringParameters"] = {k: ",".join(v) for k, v in params.items()}
+    if claims is not None:
+        event["requestContext"]["authorizer"] = {
+            # API Gateway hands array claims over as "[a b]" strings
+            "jwt": {"claims": {k: _claim(v) for k, v in claims.items()}, "scopes": None}
+        }
+    if body is not None:
+        event["body"] = body
+    return event

@@ -1,0 +1,211 @@
+"""The whole stack on this machine: a moto server on loopback stands in for AWS,
+the real handlers receive the real event shapes, and a small HTTP server plays
+API Gateway with its JWT authorizer."""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from mediana import keys
+from mediana.auth import AuthError, verify
+from mediana.config import Config
+from mediana.store import Store
+
+from mediana_cli import handlers
+from mediana_cli.template import create_resources
+
+REGION = "us-east-1"
+STATE_FILE = Path(".mediana") / "local.json"
+
+
+def aws_env(endpoint: str) -> dict[str, str]:
+    return {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+        "POWERTOOLS_TRACE_DISABLED": "true",
+        "POWERTOOLS_METRICS_DISABLED": "true",
+        "POWERTOOLS_SERVICE_NAME": "mediana",
+        "POWERTOOLS_METRICS_NAMESPACE": "Mediana",
+        "POWERTOOLS_LOG_LEVEL": os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING"),
+    }
+
+
+def local_names_env(endpoint: str) -> dict[str, str]:
+    """The functions' environment for a running local stack, found from its
+    endpoint alone (local resource names are deterministic)."""
+    import boto3
+
+    sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=REGION)
+    return {
+        "STATE_TABLE": "mediana-local-StateTable",
+        "LOG_TABLE": "mediana-local-LogTable",
+        "DATA_BUCKET": "mediana-local-databucket",
+        "REFRESH_QUEUE_URL": sqs.get_queue_url(QueueName="mediana-local-RefreshQueue.fifo")["QueueUrl"],
+    }
+
+
+class Pump:
+    """Delivers what AWS would: S3 notifications, SQS batches, schedule ticks."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.seen: set[str] = set()
+        self.queue_arn = store.sqs.get_queue_attributes(
+            QueueUrl=store.cfg.queue_url, AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+        self.lock = threading.Lock()
+
+    def ingest(self) -> int:
+        done = 0
+        pages = self.store.s3.get_paginator("list_objects_v2").paginate(Bucket=self.store.cfg.bucket, Prefix="incoming/")
+        for page in pages:
+            for obj in page.get("Contents", []):
+                if obj["Key"] in self.seen:
+                    continue
+                self.seen.add(obj["Key"])
+                event = handlers.s3_event(self.store.cfg.bucket, obj["Key"], obj["Size"])
+                handlers.function("ingest").handler(event, handlers.FakeContext("ingest"))
+                done += 1
+        return done
+
+    def queue(self) -> int:
+        out = self.store.sqs.receive_message(
+            QueueUrl=self.store.cfg.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
+            AttributeNames=["All"], VisibilityTimeout=900,
+        )
+        messages = out.get("Messages", [])
+        if not messages:
+            return 0
+        result = handlers.function("aggregator").handler(
+            handlers.sqs_event(messages, self.queue_arn), handlers.FakeContext("aggregator")
+        )
+        failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+        for m in messages:
+            if m["MessageId"] not in failed:
+                self.store.sqs.delete_message(QueueUrl=self.store.cfg.queue_url, ReceiptHandle=m["ReceiptHandle"])
+        return len(messages)
+
+    def tick(self) -> None:
+        handlers.function("scheduler").handler(handlers.schedule_event(), handlers.FakeContext("scheduler"))
+
+    def drain(self, rounds: int = 1000) -> None:
+        """Until nothing is left: ingest, schedule, aggregate."""
+        with self.lock:
+            for _ in range(rounds):
+                moved = self.ingest()
+                self.tick()
+                moved += self.queue()
+                if not moved:
+                    return
+
+
+def call_api(method: str, target: str, headers: dict[str, str], body: str | None = None) -> tuple[int, dict[str, str], str]:
+    """Play API Gateway: verify the bearer token like the JWT authorizer, then
+    hand the function an HTTP API v2 event with the verified claims."""
+    parts = urlsplit(target)
+    claims = None
+    public = parts.path == "/v1/openapi.json" or method == "OPTIONS"
+    auth = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
+    if not public:
+        if not auth.lower().startswith("bearer "):
+            return 401, {"Content-Type": "application/json"}, json.dumps({"message": "Unauthorized"})
+        try:
+            claims = verify(auth[7:].strip())
+        except AuthError:
+            return 401, {"Content-Type": "application/json"}, json.dumps({"message": "Unauthorized"})
+    event = handlers.http_event(method, parts.path, parts.query, headers, claims, body)
+    result = handlers.function("api").handler(event, handlers.FakeContext("api", timeout_s=29))
+    out_headers = dict(result.get("headers") or {})
+    for k, values in (result.get("multiValueHeaders") or {}).items():
+        out_headers[k] = ", ".join(values)
+    for cookie in result.get("cookies") or []:
+        out_headers.setdefault("Set-Cookie", cookie)
+    return int(result["statusCode"]), out_headers, result.get("body") or ""
+
+
+class _ApiHandler(BaseHTTPRequestHandler):
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length).decode() if length else None
+        status, headers, text = call_api(self.command, self.path, dict(self.headers.items()), body)
+        data = text.encode()
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_OPTIONS = _serve
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass
+
+
+class LocalStack:
+    def __init__(self, aws_port: int = 5005, api_port: int = 8080, schedule_s: float = 15.0) -> None:
+        self.aws_port, self.api_port, self.schedule_s = aws_port, api_port, schedule_s
+        self.endpoint = f"http://127.0.0.1:{aws_port}"
+        self.stop_event = threading.Event()
+
+    def start(self) -> Store:
+        from moto.server import ThreadedMotoServer
+
+        os.environ.update(aws_env(self.endpoint))
+        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.aws_port, verbose=False)
+        self.moto.start()
+        os.environ.update(create_resources(self.endpoint, REGION))
+        self.store = Store(Config.from_env())
+        self.pump = Pump(self.store)
+        STATE_FILE.parent.mkdir(exist_ok=True)
+        STATE_FILE.write_text(json.dumps({"endpoint": self.endpoint, "api": f"http://127.0.0.1:{self.api_port}"}))
+        return self.store
+
+    def serve_api(self) -> ThreadingHTTPServer:
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.api_port), _ApiHandler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        return self.httpd
+
+    def run_background(self, poll_s: float = 1.0) -> threading.Thread:
+        def loop() -> None:
+            last_tick = 0.0
+            while not self.stop_event.is_set():
+                try:
+                    with self.pump.lock:
+                        self.pump.ingest()
+                        if time.monotonic() - last_tick >= self.schedule_s:
+                            self.pump.tick()
+                            last_tick = time.monotonic()
+                        while self.pump.queue():
+                            pass
+                except Exception as exc:  # noqa: BLE001 - keep the stack alive, say what failed
+                    print(f"[local] background step failed: {exc!r}", flush=True)
+                self.stop_event.wait(poll_s)
+
+        thread = threading.Thread(target=loop, daemon=True)
+        thread.start()
+        return thread
+
+    def stop(self) -> None:
+        self.stop_event.set()
+        if getattr(self, "httpd", None):
+            self.httpd.shutdown()
+        self.moto.stop()
+        STATE_FILE.unlink(missing_ok=True)
+
+
+def upload(store: Store, tenant: str, name: str, body: bytes) -> str:
+    key = f"{keys.incoming_prefix(tenant)}{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{name}"
+    store.s3.put_object(Bucket=store.cfg.bucket, Key=key, Body=body)
+    return key

@@ -1,0 +1,182 @@
+"""The ``mediana`` command: run the stack locally, feed it, query it, operate it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from mediana.auth import mint
+
+
+def _store() -> Any:
+    """A Store for a running local stack (AWS_ENDPOINT_URL) or for AWS itself."""
+    from mediana.config import Config
+    from mediana.store import Store
+
+    from mediana_cli.local import STATE_FILE, aws_env, local_names_env
+
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    if not endpoint and STATE_FILE.exists():
+        endpoint = json.loads(STATE_FILE.read_text())["endpoint"]
+    if endpoint and "STATE_TABLE" not in os.environ:
+        for k, v in aws_env(endpoint).items():
+            os.environ.setdefault(k, v)
+        os.environ.update(local_names_env(endpoint))
+    return Store(Config.from_env())
+
+
+def cmd_local(args: argparse.Namespace) -> int:
+    from mediana_cli.demo import generate, write_jsonl
+    from mediana_cli.local import LocalStack, upload
+
+    stack = LocalStack(args.aws_port, args.port, args.schedule_seconds)
+    store = stack.start()
+    print(f"moto server (AWS stand-in): {stack.endpoint}", flush=True)
+    tenants = []
+    if not args.no_demo:
+        t0 = time.monotonic()
+        for i, (tenant, tz) in enumerate((("acme", "America/Argentina/Buenos_Aires"), ("globex", "Europe/Madrid"))):
+            body = "\n".join(write_jsonl(generate(tenant, args.demo_days, seed=7 + i, timezone=tz))).encode()
+            upload(store, tenant, "demo.jsonl", body)
+            tenants.append(tenant)
+        stack.pump.drain()
+        print(f"demo data loaded and refreshed for {', '.join(tenants)} in {time.monotonic() - t0:.1f}s", flush=True)
+    stack.serve_api()
+    stack.run_background()
+    url = f"http://127.0.0.1:{args.port}"
+    print(f"read API: {url}/v1/reports   (OpenAPI: {url}/v1/openapi.json)")
+    for tenant in tenants or ["acme"]:
+        token = mint(tenant, ["viewer", "admin"])
+        print(f"\nviewer token for {tenant}:\n{token}")
+        print(f"  curl -H 'Authorization: Bearer {token[:16]}...' '{url}/v1/reports/response-time?range=last_30_days'")
+    print(f"\nfrom another shell: export AWS_ENDPOINT_URL={stack.endpoint}; mediana ingest FILE --tenant T", flush=True)
+    print("Ctrl-C stops everything.", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        print("\nstopping...", flush=True)
+    finally:
+        stack.stop()
+    return 0
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from mediana_cli.local import upload
+
+    store = _store()
+    path = Path(args.file)
+    key = upload(store, args.tenant, path.name, path.read_bytes())
+    print(json.dumps({"uploaded": f"s3://{store.cfg.bucket}/{key}"}))
+    return 0
+
+
+def cmd_refresh(args: argparse.Namespace) -> int:
+    store = _store()
+    state = store.get_state(args.tenant)
+    target = int(state.next_seq or 0) if state else 0
+    now_s = int(time.time())
+    store.mark_due(args.tenant, now_s, rebuild=args.rebuild)
+    store.enqueue(args.tenant, "manual", f"{args.tenant}:manual:{time.time_ns()}")
+    if args.inline:
+        from mediana.aggregate import refresh_tenant
+
+        print(json.dumps(refresh_tenant(store, args.tenant).as_dict()))
+        return 0
+    if not args.wait:
+        print(json.dumps({"tenant_id": args.tenant, "status": "queued"}))
+        return 0
+    deadline = time.monotonic() + args.timeout
+    while time.monotonic() < deadline:
+        state = store.get_state(args.tenant)
+        if state and int(state.cursor or 0) >= target and not state.pending and not state.rebuild:
+            print(json.dumps({"tenant_id": args.tenant, "status": "applied", "cursor": int(state.cursor or 0),
+                              "data_through": state.data_through, "computed_at": state.computed_at}))
+            return 0
+        time.sleep(0.5)
+    print(json.dumps({"tenant_id": args.tenant, "status": "timeout"}), file=sys.stderr)
+    return 1
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    roles = [r for r in args.roles.replace(",", " ").split() if r]
+    print(mint(args.tenant, roles, ttl_s=args.ttl))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from mediana_cli.demo import generate, write_jsonl
+
+    for line in write_jsonl(generate(args.tenant, args.days, args.seed, args.per_day, args.timezone)):
+        sys.stdout.write(line + "\n")
+    return 0
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    for entry in _store().list_quarantine(args.tenant, args.limit):
+        print(json.dumps(entry, ensure_ascii=False))
+    return 0
+
+
+def cmd_tenants(args: argparse.Namespace) -> int:
+    for s in _store().list_states():
+        print(json.dumps({"tenant_id": s.pk[2:], "cursor": int(s.cursor or 0), "next_seq": int(s.next_seq or 0),
+                          "timezone": s.tz, "data_through": s.data_through, "computed_at": s.computed_at,
+                          "quarantined": int(s.quarantined or 0)}))
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="mediana", description=__doc__)
+    sub = p.add_subparsers(dest="command", required=True)
+    loc = sub.add_parser("local", help="run the whole stack locally on a moto server")
+    loc.add_argument("--port", type=int, default=8080, help="read API port")
+    loc.add_argument("--aws-port", type=int, default=5005, help="moto server port")
+    loc.add_argument("--no-demo", action="store_true", help="start empty")
+    loc.add_argument("--demo-days", type=int, default=120)
+    loc.add_argument("--schedule-seconds", type=float, default=15.0, help="schedule tick (the cloud default is 15 min)")
+    loc.set_defaults(func=cmd_local)
+    ing = sub.add_parser("ingest", help="drop a JSON Lines file (optionally .gz) for a tenant")
+    ing.add_argument("file")
+    ing.add_argument("--tenant", required=True)
+    ing.set_defaults(func=cmd_ingest)
+    ref = sub.add_parser("refresh", help="ask for a refresh of a tenant now")
+    ref.add_argument("--tenant", required=True)
+    ref.add_argument("--wait", action="store_true", help="return once the refresh has been applied")
+    ref.add_argument("--inline", action="store_true", help="run the aggregator in this process")
+    ref.add_argument("--rebuild", action="store_true", help="forget derived items and rebuild from the log")
+    ref.add_argument("--timeout", type=float, default=300)
+    ref.set_defaults(func=cmd_refresh)
+    tok = sub.add_parser("token", help="mint a bearer token the local stack accepts")
+    tok.add_argument("--tenant", required=True)
+    tok.add_argument("--roles", default="viewer")
+    tok.add_argument("--ttl", type=int, default=12 * 3600)
+    tok.set_defaults(func=cmd_token)
+    demo = sub.add_parser("demo-data", help="print reproducible demo JSON Lines")
+    demo.add_argument("--tenant", required=True)
+    demo.add_argument("--days", type=int, default=90)
+    demo.add_argument("--seed", type=int, default=1)
+    demo.add_argument("--per-day", type=float, default=30.0, help="new contacts per weekday")
+    demo.add_argument("--timezone")
+    demo.set_defaults(func=cmd_demo)
+    qua = sub.add_parser("quarantine", help="list a tenant's rejected lines with reasons")
+    qua.add_argument("--tenant", required=True)
+    qua.add_argument("--limit", type=int, default=1000)
+    qua.set_defaults(func=cmd_quarantine)
+    ten = sub.add_parser("tenants", help="each tenant with its cursor and freshness")
+    ten.set_defaults(func=cmd_tenants)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,306 @@
+"""The aggregator service: pull a tenant's delta, fold it, write report items.
+
+Crash safety: each batch is computed in full, written as a journal to S3 and
+marked pending on the tenant (conditional on the cursor), then applied with
+idempotent puts and committed by advancing the cursor. A redelivered or retried
+message finds the pending journal and replays it, so no batch is half-applied
+or applied twice. Large deltas are cut into batches and, when the Lambda's time
+runs low, continued in a next message.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+
+from mediana import keys
+from mediana.batch import build_presets, compute_batch, merge_days, update_presets
+from mediana.contrib import empty_world
+from mediana.ranges import PRESETS, preset_span
+from mediana.records import newer
+from mediana.sections import SECTIONS, RangeSummary, decode_counter, encode_counter
+from mediana.store import Store, TenantState
+from mediana.timeutil import format_instant, local_today, next_local_midnight_us, now_us
+from mediana.world import LoadedState, route_ids, touched_contacts
+
+MAX_BATCH_RECORDS = 20_000
+TIME_MARGIN_MS = 120_000  # stop starting batches when less than this is left
+
+
+@dataclass
+class RefreshReport:
+    tenant_id: str
+    idle: bool = True
+    batches: int = 0
+    records: int = 0
+    contacts: int = 0
+    days_written: int = 0
+    presets_written: int = 0
+    bytes_written: int = 0
+    rebuilt: bool = False
+    continued: bool = False
+    resumed: bool = False
+    cursor: int = 0
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _doc_of_day(cells: dict[Any, int]) -> dict[str, Any]:
+    return {"cells": encode_counter(cells)}
+
+
+def _apply(store: Store, tenant: str, journal: dict[str, Any]) -> int:
+    """Idempotent: every write is a full-content put or a delete."""
+    written = 0
+    for pk, name in (
+        (keys.worlds_pk(tenant), "worlds"),
+        (keys.routes_pk(tenant), "routes"),
+        (keys.days_pk(tenant), "days"),
+        (keys.presets_pk(tenant), "presets"),
+    ):
+        docs = {base: pair[0] for base, pair in journal[name].items()}
+        olds = {base: pair[1] for base, pair in journal[name].items()}
+        written += store.put_docs(pk, docs, olds)
+    if journal.get("directory"):
+        doc, old = journal["directory"]
+        written += store.put_docs(keys.tenant_pk(tenant), {keys.DIRECTORY_BASE: doc}, {keys.DIRECTORY_BASE: old})
+    store.delete_log(tenant, journal["log_deletes"])
+    return written
+
+
+def _finish(store: Store, tenant: str, journal: dict[str, Any], key: str) -> int:
+    written = _apply(store, tenant, journal)
+    store.commit(tenant, journal["from_cursor"], journal["fields"])
+    store.delete_journal(key)
+    return written
+
+
+def _resume(store: Store, tenant: str, state: TenantState) -> int:
+    pending = json.loads(state.pending or "{}")
+    journal = json.loads(gzip.decompress(store.get_journal(pending["key"])))
+    return _finish(store, tenant, journal, pending["key"])
+
+
+def _reset(store: Store, tenant: str, state: TenantState, tz: str) -> None:
+    """Forget every derived item; the log (latest versions) replays from zero."""
+    if state.pending:
+        store.delete_journal(json.loads(state.pending)["key"])
+        state.pending = None
+    for pk in (keys.worlds_pk(tenant), keys.routes_pk(tenant), keys.days_pk(tenant), keys.presets_pk(tenant)):
+        store.delete_partition(pk)
+    directory = store.get_docs(keys.tenant_pk(tenant), [keys.DIRECTORY_BASE])
+    if directory:
+        store.put_docs(keys.tenant_pk(tenant), {}, {keys.DIRECTORY_BASE: directory[keys.DIRECTORY_BASE][1]})
+    store.commit(
+        tenant,
+        int(state.cursor or 0),
+        {"cursor": 0, "batch": int(state.batch or 0) + 1, "tz": tz, "presets_as_of": None, "rebuild": None},
+    )
+
+
+def _winning_timezone(delta: list[dict[str, Any]], directory: dict[str, Any] | None) -> str | None:
+    best = (directory or {}).get("tenant")
+    changed = False
+    for rec in delta:
+        if rec["kind"] == "tenant" and newer(rec, best):
+            best, changed = rec, True
+    if not changed or best is None:
+        return None
+    return "UTC" if best.get("erased") else str(best.get("timezone") or "UTC")
+
+
+def _presets(
+    store: Store, tenant: str, state: TenantState, today: date, new_days: dict[tuple[str, str], Any], delta: Any
+) -> dict[str, tuple[dict[str, Any], int]]:
+    """Preset documents to write: updated in place by the day delta while they
+    are for today, rebuilt from the day documents when the local day rolled."""
+    if state.presets_as_of == today.isoformat():
+        sections = {s for s, _ in delta}
+        bases = [keys.preset_base(p, s) for p in PRESETS for s in sections]
+        stored = store.get_docs(keys.presets_pk(tenant), bases)
+        summaries = {}
+        parts = {}
+        for base, (doc, n) in stored.items():
+            summary = RangeSummary.from_doc(doc)
+            summaries[(summary.span.preset or "", summary.section)] = summary
+            parts[base] = n
+        for p in PRESETS:
+            for s in sections:
+                if (p, s) not in summaries:  # first data ever in this section
+                    from mediana.ranges import preset_range
+
+                    summaries[(p, s)] = RangeSummary(s, preset_range(p, today))
+        changed = update_presets(summaries, delta)
+        return {
+            keys.preset_base(p, s): (_preset_doc(summaries[(p, s)], today), parts.get(keys.preset_base(p, s), 0))
+            for p, s in changed
+        }
+    span = preset_span(today)
+    days: dict[tuple[str, str], Any] = {}
+    for section in SECTIONS:
+        found = store.query_docs(
+            keys.days_pk(tenant),
+            keys.day_base(section, span.start.isoformat()),
+            keys.day_base(section, span.end.isoformat()),
+            consistent=True,
+        )
+        for base, doc in found.items():
+            sec, iso = base.split("#", 1)
+            days[(sec, iso)] = decode_counter(doc["cells"])
+    days.update({k: v for k, v in new_days.items()})
+    presets = build_presets(today, days)
+    old = {base: n for base, n in _stored_part_counts(store, tenant).items()}
+    return {
+        keys.preset_base(p, s): (_preset_doc(summary, today), old.get(keys.preset_base(p, s), 0))
+        for (p, s), summary in presets.items()
+    }
+
+
+def _stored_part_counts(store: Store, tenant: str) -> dict[str, int]:
+    bases = [keys.preset_base(p, s) for p in PRESETS for s in SECTIONS]
+    return {base: n for base, (_, n) in store.get_docs(keys.presets_pk(tenant), bases).items()}
+
+
+def _preset_doc(summary: RangeSummary, today: date) -> dict[str, Any]:
+    doc = summary.to_doc()
+    doc["as_of"] = today.isoformat()
+    return doc
+
+
+def _one_batch(
+    store: Store, tenant: str, state: TenantState, delta: list[dict[str, Any]], horizon: int, data_through: int
+) -> tuple[RefreshReport, bool]:
+    """Returns (figures, needs_rebuild)."""
+    report = RefreshReport(tenant, idle=False, batches=1, records=len(delta))
+    tz = state.tz or "UTC"
+    directory_doc = store.get_docs(keys.tenant_pk(tenant), [keys.DIRECTORY_BASE]).get(keys.DIRECTORY_BASE)
+    directory = directory_doc[0] if directory_doc else None
+    new_tz = _winning_timezone(delta, directory)
+    if new_tz is not None and new_tz != tz:
+        if int(state.cursor or 0) > 0 or state.presets_as_of:
+            return report, True
+        tz = new_tz  # nothing stored yet under the old zone: adopt it
+    routes = store.get_docs(keys.routes_pk(tenant), route_ids(delta))
+    route_docs = {vid: doc for vid, (doc, _) in routes.items()}
+    touched = touched_contacts(delta, route_docs)
+    worlds = store.get_docs(keys.worlds_pk(tenant), touched)
+    loaded = LoadedState(
+        worlds={c: (worlds[c][0] if c in worlds else empty_world()) for c in touched},
+        routes=route_docs,
+        directory=directory or {"tenant": None, "users": {}, "groups": {}},
+    )
+    result = compute_batch(delta, loaded, tz)
+    report.contacts = len(result.outcome.worlds)
+
+    day_bases = {keys.day_base(s, d): (s, d) for s, d in result.day_delta}
+    old_days = store.get_docs(keys.days_pk(tenant), day_bases)
+    old_cells = {day_bases[b]: decode_counter(doc["cells"]) for b, (doc, _) in old_days.items()}
+    new_days = merge_days(old_cells, result.day_delta)
+    today = local_today(tz)
+    presets = _presets(store, tenant, state, today, new_days, result.day_delta)
+
+    cursor = int(state.cursor or 0)
+    batch_no = int(state.batch or 0) + 1
+    journal = {
+        "batch": batch_no,
+        "from_cursor": cursor,
+        "worlds": {c: [loaded.worlds[c], worlds.get(c, (None, 0))[1]] for c in result.outcome.worlds},
+        "routes": {v: [loaded.routes[v], routes.get(v, (None, 0))[1]] for v in result.outcome.routes},
+        "days": {
+            keys.day_base(s, d): [_doc_of_day(cells), old_days.get(keys.day_base(s, d), (None, 0))[1]]
+            for (s, d), cells in new_days.items()
+        },
+        "presets": {base: [doc, old] for base, (doc, old) in presets.items()},
+        "directory": [loaded.directory, directory_doc[1] if directory_doc else 0] if result.outcome.directory else None,
+        "log_deletes": sorted(result.outcome.log_deletes),
+        "fields": {
+            "cursor": horizon,
+            "batch": batch_no,
+            "tz": tz,
+            "data_through": format_instant(data_through),
+            "computed_at": format_instant(now_us()),
+            "presets_as_of": today.isoformat(),
+        },
+    }
+    report.days_written = len(journal["days"])
+    report.presets_written = len(journal["presets"])
+    key = keys.journal_key(tenant, batch_no)
+    store.put_journal(key, gzip.compress(json.dumps(journal, separators=(",", ":")).encode(), 5))
+    store.set_pending(tenant, cursor, {"batch": batch_no, "key": key})
+    report.bytes_written = _finish(store, tenant, journal, key)
+    report.cursor = horizon
+    return report, False
+
+
+def refresh_tenant(
+    store: Store,
+    tenant: str,
+    *,
+    time_left_ms: Callable[[], int] = lambda: 10**9,
+    max_records: int = MAX_BATCH_RECORDS,
+    on_continue: Callable[[str, int], None] | None = None,
+) -> RefreshReport:
+    """Bring one tenant's report items up to date with its source log."""
+    started = time.monotonic()
+    total = RefreshReport(tenant)
+    while True:
+        state = store.get_state(tenant)
+        if state is None:
+            break
+        if state.pending:
+            total.bytes_written += _resume(store, tenant, state)
+            total.resumed = total.idle and True
+            total.idle = False
+            continue
+        tz = state.tz or "UTC"
+        if state.rebuild:
+            _reset(store, tenant, state, tz)
+            total.rebuilt, total.idle = True, False
+            continue
+        read_at = now_us()
+        horizon, oldest = store.safe_horizon(state, read_at)
+        cursor = int(state.cursor or 0)
+        today = local_today(tz).isoformat()
+        if cursor >= horizon and state.presets_as_of == today:
+            total.cursor = cursor
+            store.reschedule(tenant, next_local_midnight_us(tz) // 1_000_000, int(state.next_seq or 0))
+            break
+        if total.batches and time_left_ms() < TIME_MARGIN_MS:
+            if on_continue:
+                on_continue(tenant, cursor)
+                total.continued = True
+            break
+        delta = store.read_log(tenant, cursor, horizon, max_records)
+        reached = not delta or delta[-1]["seq"] >= horizon or len(delta) < max_records
+        upto = horizon if reached else delta[-1]["seq"]
+        through = (oldest if oldest is not None else read_at) if reached else delta[-1]["_at"]
+        report, needs_rebuild = _one_batch(store, tenant, state, delta, upto, through)
+        if needs_rebuild:
+            new_tz = _winning_timezone(delta, None) or "UTC"
+            _reset(store, tenant, state, new_tz)
+            total.rebuilt = True
+            total.idle = False
+            continue
+        for name in ("batches", "records", "contacts", "days_written", "presets_written", "bytes_written"):
+            setattr(total, name, getattr(total, name) + getattr(report, name))
+        total.idle = False
+        total.cursor = report.cursor
+    total.seconds = round(time.monotonic() - started, 3)
+    return total
+
+
+def schedule(store: Store, now_s: int | None = None) -> list[str]:
+    """Enqueue every tenant with work due (new data, a rebuild, a local midnight)."""
+    now_s = now_s if now_s is not None else now_us() // 1_000_000
+    enqueued = []
+    for tenant, due_at in store.due_tenants(now_s):
+        store.enqueue(tenant, "schedule", f"{tenant}:{due_at}")
+        enqueued.append(tenant)
+    return enqueued

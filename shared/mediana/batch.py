@@ -1,0 +1,75 @@
+"""One aggregation batch as pure functions: fold a delta, diff contributions,
+update day documents and preset summaries. The aggregator function wraps this
+with storage; the property tests drive it directly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from mediana.contrib import Contributions, DayKey, contributions, subtract
+from mediana.ranges import PRESETS, preset_range
+from mediana.records import Record
+from mediana.sections import SECTIONS, Counter, RangeSummary, add_into
+from mediana.world import FoldOutcome, LoadedState, fold
+
+PresetKey = tuple[str, str]  # (preset, section)
+
+
+@dataclass
+class BatchResult:
+    outcome: FoldOutcome
+    day_delta: Contributions
+    timezone: str  # the tenant's time zone after the delta
+
+
+def tenant_timezone(state: LoadedState) -> str:
+    tenant = state.directory.get("tenant")
+    if tenant and not tenant.get("erased"):
+        return str(tenant.get("timezone") or "UTC")
+    return "UTC"
+
+
+def compute_batch(delta: Iterable[Record], state: LoadedState, tz: str) -> BatchResult:
+    """Fold ``delta`` into ``state`` (in place) and return the exact change to the
+    day documents. ``tz`` is the zone the stored day documents use. ``state`` holds
+    only the worlds the delta touches, so this costs O(delta), not O(history)."""
+    before = contributions(state.worlds.values(), tz)
+    outcome = fold(delta, state)
+    after = contributions(state.worlds.values(), tz)
+    return BatchResult(outcome, subtract(after, before), tenant_timezone(state))
+
+
+def merge_days(old: Mapping[DayKey, Counter], delta: Contributions) -> dict[DayKey, Counter]:
+    """New content of every day document the delta touches."""
+    out: dict[DayKey, Counter] = {}
+    for key, cells in delta.items():
+        doc = dict(old.get(key, {}))
+        add_into(doc, cells)
+        out[key] = doc
+    return out
+
+
+def build_presets(today: date, days: Mapping[DayKey, Counter]) -> dict[PresetKey, RangeSummary]:
+    """Every preset of every section, from stored day documents."""
+    presets = {
+        (p, s): RangeSummary(s, preset_range(p, today)) for p in PRESETS for s in SECTIONS
+    }
+    for (section, iso), cells in days.items():
+        day = date.fromisoformat(iso)
+        for p in PRESETS:
+            presets[(p, section)].fold(day, cells)
+    return presets
+
+
+def update_presets(presets: Mapping[PresetKey, RangeSummary], delta: Contributions) -> set[PresetKey]:
+    """Apply a day delta to preset summaries in place; returns those that changed."""
+    changed: set[PresetKey] = set()
+    for (section, iso), cells in delta.items():
+        day = date.fromisoformat(iso)
+        for p in PRESETS:
+            summary = presets.get((p, section))
+            if summary is not None and summary.fold(day, cells):
+                changed.add((p, section))
+    return changed

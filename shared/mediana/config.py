@@ -1,0 +1,32 @@
+"""Runtime configuration from the environment (names set by template.yaml)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Config:
+    state_table: str
+    log_table: str
+    bucket: str
+    queue_url: str
+    region: str
+    endpoint: str | None  # AWS_ENDPOINT_URL: a moto server locally, None on AWS
+
+    @classmethod
+    def from_env(cls) -> Config:
+        return cls(
+            state_table=os.environ.get("STATE_TABLE", "mediana-state"),
+            log_table=os.environ.get("LOG_TABLE", "mediana-log"),
+            bucket=os.environ.get("DATA_BUCKET", "mediana-data"),
+            queue_url=os.environ.get("REFRESH_QUEUE_URL", ""),
+            region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+            endpoint=os.environ.get("AWS_ENDPOINT_URL") or None,
+        )
+
+
+def env_int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default

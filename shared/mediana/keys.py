@@ -1,0 +1,79 @@
+"""Every storage key in one place (single-table design for the state table).
+
+State table items, all under partitions that start with the tenant:
+  T#{t}        STATE           control: seq counter, in-flight ingest blocks, cursor, schedule
+  T#{t}        DIR#{part}      directory: tenant record, users, groups
+  T#{t}#W      {cid}#{part}    a contact's world
+  T#{t}#V      {vid}#{part}    a conversation's route (and messages parked before it arrived)
+  T#{t}#D      {sec}#{date}#{part}   one section of one local day
+  T#{t}#P      {preset}#{sec}#{part} one section summed over a preset range
+  T#{t}#Q      {at}#{source}#{line}  a quarantined line
+The log table holds source versions under (tenant_id, seq).
+"""
+
+from __future__ import annotations
+
+STATE_SK = "STATE"
+DUE_PARTITION = "due"  # the sparse index partition holding every tenant with work due
+
+
+def tenant_pk(tenant: str) -> str:
+    return f"T#{tenant}"
+
+
+def worlds_pk(tenant: str) -> str:
+    return f"T#{tenant}#W"
+
+
+def routes_pk(tenant: str) -> str:
+    return f"T#{tenant}#V"
+
+
+def days_pk(tenant: str) -> str:
+    return f"T#{tenant}#D"
+
+
+def presets_pk(tenant: str) -> str:
+    return f"T#{tenant}#P"
+
+
+def quarantine_pk(tenant: str) -> str:
+    return f"T#{tenant}#Q"
+
+
+DIRECTORY_BASE = "DIR"
+
+
+def day_base(section: str, iso_date: str) -> str:
+    return f"{section}#{iso_date}"
+
+
+def preset_base(preset: str, section: str) -> str:
+    return f"{preset}#{section}"
+
+
+def part_sk(base: str, part: int) -> str:
+    return f"{base}#{part:03d}"
+
+
+def base_of(sk: str) -> str:
+    return sk[:-4]
+
+
+def quarantine_sk(received_iso: str, source: str, line: int) -> str:
+    return f"{received_iso}#{source}#{line:08d}"
+
+
+def journal_key(tenant: str, batch: int) -> str:
+    return f"journal/{tenant}/{batch:012d}.json.gz"
+
+
+def incoming_prefix(tenant: str) -> str:
+    return f"incoming/{tenant}/"
+
+
+def tenant_of_incoming(key: str) -> str | None:
+    parts = key.split("/")
+    if len(parts) >= 3 and parts[0] == "incoming" and parts[1]:
+        return parts[1]
+    return None

@@ -1,0 +1,150 @@
+"""The read side of the API as plain functions (no pandas: cold start matters).
+
+A preset answers from one precomputed item per section (fetched with the tenant
+state in a single BatchGetItem); a custom range, or a preset whose local day has
+rolled, sums the stored per-day sections. Both give identical numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from mediana import keys
+from mediana.definitions import FILTERS, REPORTS
+from mediana.ranges import PRESETS, DateRange, RangeError, resolve_range
+from mediana.records import CHANNELS
+from mediana.reports import build_report
+from mediana.sections import SECTIONS, RangeSummary, decode_counter
+from mediana.store import Store
+from mediana.timeutil import local_today
+
+RANGE_PARAMS = ("range", "from", "to")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, message: str, parameter: str | None = None) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.parameter = status, code, message, parameter
+
+    def body(self) -> dict[str, Any]:
+        err: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.parameter:
+            err["parameter"] = self.parameter
+        return {"error": err}
+
+
+def bad_param(name: str, message: str) -> ApiError:
+    return ApiError(400, "invalid_parameter", f"{name}: {message}", name)
+
+
+def catalogue() -> dict[str, Any]:
+    return {
+        "reports": [
+            {
+                "id": r.id,
+                "title": {"es": r.title_es, "en": r.title_en},
+                "description": r.description,
+                "filters": list(r.filters),
+                "default_range": r.default_range,
+                "ranges": list(PRESETS),
+                "custom_range": {"max_days": 366, "params": ["from", "to"]},
+            }
+            for r in REPORTS.values()
+        ]
+    }
+
+
+def parse_query(report_id: str, query: Mapping[str, list[str]]) -> tuple[dict[str, str | None], dict[str, list[str]]]:
+    """Validate parameters: (range params, filters). Repeated values and comma
+    lists are equivalent (HTTP API joins repeated parameters with commas)."""
+    report = REPORTS[report_id]
+    ranges: dict[str, str | None] = dict.fromkeys(RANGE_PARAMS)
+    filters: dict[str, list[str]] = {}
+    for name, values in query.items():
+        flat = [v.strip() for value in values for v in value.split(",")]
+        if name in RANGE_PARAMS:
+            if len(flat) != 1 or not flat[0]:
+                raise bad_param(name, "give exactly one value")
+            ranges[name] = flat[0]
+        elif name in FILTERS:
+            if name not in report.filters:
+                allowed = ", ".join(report.filters) or "none"
+                raise bad_param(name, f"not a filter of {report_id} (its filters: {allowed})")
+            if any(not v for v in flat):
+                raise bad_param(name, "empty value")
+            if name == "channel":
+                unknown = [v for v in flat if v not in CHANNELS and v != "none"]
+                if unknown:
+                    raise bad_param(name, f"unknown channel {unknown[0]!r}; expected one of {', '.join(CHANNELS)}")
+            filters[name] = flat
+        else:
+            raise bad_param(name, "unknown parameter")
+    try:
+        resolve_range(date(2000, 1, 1), ranges["range"], ranges["from"], ranges["to"], report.default_range)
+    except RangeError as exc:
+        raise bad_param(exc.param, str(exc)) from None
+    return ranges, filters
+
+
+def _summaries_from_days(store: Store, tenant: str, sections: tuple[str, ...], span: DateRange) -> dict[str, RangeSummary]:
+    out = {}
+    for section in sections:
+        summary = RangeSummary(section, span)
+        docs = store.query_docs(
+            keys.days_pk(tenant),
+            keys.day_base(section, span.previous.start.isoformat()),
+            keys.day_base(section, span.end.isoformat()),
+        )
+        for base, doc in docs.items():
+            summary.fold(date.fromisoformat(base.split("#", 1)[1]), decode_counter(doc["cells"]))
+        out[section] = summary
+    return out
+
+
+def get_report(store: Store, tenant: str, report_id: str, query: Mapping[str, list[str]]) -> dict[str, Any]:
+    if report_id not in REPORTS:
+        raise ApiError(404, "not_found", f"unknown report {report_id!r}")
+    report = REPORTS[report_id]
+    ranges, filters = parse_query(report_id, query)
+    custom = ranges["from"] is not None
+    preset = None if custom else (ranges["range"] or report.default_range)
+
+    wanted = [keys.preset_base(preset, s) for s in report.sections] if preset else []
+    state, docs = store.get_state_and_docs(tenant, keys.presets_pk(tenant), wanted)
+    tz = (state.tz if state else None) or "UTC"
+    span = resolve_range(local_today(tz), ranges["range"], ranges["from"], ranges["to"], report.default_range)
+
+    summaries: dict[str, RangeSummary] = {}
+    if preset and len(docs) == len(report.sections) and all(_fresh(d, span) for d in docs.values()):
+        summaries = {doc["section"]: RangeSummary.from_doc(doc) for doc in docs.values()}
+        source = "preset"
+    else:
+        summaries = _summaries_from_days(store, tenant, report.sections, span)
+        source = "days"
+    body = build_report(report_id, summaries, filters)
+    return {
+        "report": report_id,
+        "title": {"es": report.title_es, "en": report.title_en},
+        "range": {
+            "preset": span.preset,
+            "from": span.start.isoformat(),
+            "to": span.end.isoformat(),
+            "days": span.days,
+            "timezone": tz,
+        },
+        "previous_range": {"from": span.previous.start.isoformat(), "to": span.previous.end.isoformat()},
+        "filters": filters,
+        **body,
+        "data_through": state.data_through if state else None,
+        "computed_at": state.computed_at if state else None,
+        "source": source,
+    }
+
+
+def _fresh(doc: Mapping[str, Any], span: DateRange) -> bool:
+    return doc.get("from") == span.start.isoformat() and doc.get("to") == span.end.isoformat()
+
+
+__all__ = ["ApiError", "catalogue", "get_report", "parse_query", "SECTIONS"]

@@ -1,0 +1,399 @@
+"""DynamoDB (PynamoDB models, boto3 where an expression needs it), S3 and SQS
+access. Every AWS call of the project goes through here, so the services stay
+plain Python and the endpoint (a moto server locally) is set in one place."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any
+
+import boto3
+from botocore.exceptions import ClientError
+from pynamodb.attributes import (
+    BinaryAttribute,
+    BooleanAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+)
+from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+from mediana import blobs, keys
+from mediana.config import Config
+
+US = 1_000_000
+STALE_BLOCK_US = 20 * 60 * US  # an ingest block older than this died with its Lambda
+
+
+class DueIndex(GlobalSecondaryIndex["TenantState"]):
+    """Sparse: only tenants with work due carry ``sched``."""
+
+    class Meta:
+        index_name = "due"
+        projection = KeysOnlyProjection()
+
+    sched = UnicodeAttribute(hash_key=True)
+    due_at = NumberAttribute(range_key=True)
+
+
+class TenantState(Model):
+    class Meta:
+        table_name = "mediana-state"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    tenant_id = UnicodeAttribute(null=True)
+    next_seq = NumberAttribute(null=True)
+    inflight = MapAttribute[str, Any](null=True)
+    cursor = NumberAttribute(null=True)
+    batch = NumberAttribute(null=True)
+    pending = UnicodeAttribute(null=True)
+    sched = UnicodeAttribute(null=True)
+    due_at = NumberAttribute(null=True)
+    tz = UnicodeAttribute(null=True)
+    data_through = UnicodeAttribute(null=True)
+    computed_at = UnicodeAttribute(null=True)
+    presets_as_of = UnicodeAttribute(null=True)
+    quarantined = NumberAttribute(null=True)
+    rebuild = BooleanAttribute(null=True)
+    last_batch = UnicodeAttribute(null=True)  # JSON: figures of the last batch
+    due_index = DueIndex()
+
+
+class DocPart(Model):
+    class Meta:
+        table_name = "mediana-state"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    n = NumberAttribute()
+    v = BinaryAttribute(legacy_encoding=False)
+
+
+class QuarantineItem(Model):
+    class Meta:
+        table_name = "mediana-state"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    source = UnicodeAttribute()
+    line = NumberAttribute()
+    field = UnicodeAttribute()
+    reason = UnicodeAttribute()
+    raw = UnicodeAttribute()
+    received_at = UnicodeAttribute()
+
+
+class LogItem(Model):
+    class Meta:
+        table_name = "mediana-log"
+
+    tenant_id = UnicodeAttribute(hash_key=True)
+    seq = NumberAttribute(range_key=True)
+    r = UnicodeAttribute()  # the normalised record, JSON
+    at = NumberAttribute()  # received, epoch microseconds
+
+
+_MODELS: dict[type[Model], str] = {TenantState: "state", DocPart: "state", QuarantineItem: "state", LogItem: "log"}
+
+
+def bind(cfg: Config) -> None:
+    """Point the models at this configuration's tables and endpoint. PynamoDB
+    reads Meta at first use, so this runs before any call and resets connections."""
+    for model, which in _MODELS.items():
+        model.Meta.table_name = cfg.state_table if which == "state" else cfg.log_table
+        model.Meta.host = cfg.endpoint
+        model.Meta.region = cfg.region
+        model._connection = None
+
+
+class Store:
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        bind(cfg)
+        session = boto3.session.Session(region_name=cfg.region)
+        self.ddb = session.client("dynamodb", endpoint_url=cfg.endpoint)
+        self.s3 = session.client("s3", endpoint_url=cfg.endpoint)
+        self.sqs = session.client("sqs", endpoint_url=cfg.endpoint)
+
+    # ---- tenant control -------------------------------------------------
+    def get_state(self, tenant: str) -> TenantState | None:
+        try:
+            return TenantState.get(keys.tenant_pk(tenant), keys.STATE_SK, consistent_read=True)
+        except TenantState.DoesNotExist:
+            return None
+
+    def list_states(self) -> list[TenantState]:
+        return [s for s in TenantState.scan(TenantState.sk == keys.STATE_SK)]
+
+    def _ensure_state(self, tenant: str) -> None:
+        try:
+            TenantState(
+                keys.tenant_pk(tenant), keys.STATE_SK, tenant_id=tenant, next_seq=0, inflight={}, cursor=0, batch=0
+            ).save(condition=TenantState.pk.does_not_exist())
+        except Exception as exc:  # noqa: BLE001 - a concurrent creator is fine
+            if "ConditionalCheckFailed" not in str(exc):
+                raise
+
+    def begin_block(self, tenant: str, count: int, now_us: int) -> tuple[int, str]:
+        """Allocate ``count`` sequence numbers and register them as in flight, in
+        one atomic update, so the aggregator never reads past an unwritten block."""
+        block = uuid.uuid4().hex[:12]
+        request = {
+            "TableName": self.cfg.state_table,
+            "Key": {"pk": {"S": keys.tenant_pk(tenant)}, "sk": {"S": keys.STATE_SK}},
+            "UpdateExpression": "ADD next_seq :n SET inflight.#b = :info",
+            "ExpressionAttributeNames": {"#b": block},
+            "ReturnValues": "UPDATED_NEW",
+        }
+        values = {":n": {"N": str(count)}, ":info": {"M": {"n": {"N": str(count)}, "at": {"N": str(now_us)}}}}
+        for attempt in range(2):
+            try:
+                out = self.ddb.update_item(**request, ExpressionAttributeValues=values)
+                break
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "ValidationException" or attempt:
+                    raise
+                self._ensure_state(tenant)
+        end = int(out["Attributes"]["next_seq"]["N"])
+        start = end - count + 1
+        self.ddb.update_item(
+            TableName=self.cfg.state_table,
+            Key={"pk": {"S": keys.tenant_pk(tenant)}, "sk": {"S": keys.STATE_SK}},
+            UpdateExpression="SET inflight.#b.#s = :s",
+            ExpressionAttributeNames={"#b": block, "#s": "start"},
+            ExpressionAttributeValues={":s": {"N": str(start)}},
+        )
+        return start, block
+
+    def end_block(self, tenant: str, block: str, now_us: int, quarantined: int) -> None:
+        """Close an ingest block and mark the tenant due for aggregation."""
+        self.ddb.update_item(
+            TableName=self.cfg.state_table,
+            Key={"pk": {"S": keys.tenant_pk(tenant)}, "sk": {"S": keys.STATE_SK}},
+            UpdateExpression="REMOVE inflight.#b SET sched = :due, due_at = :now, tenant_id = :t ADD quarantined :q",
+            ExpressionAttributeNames={"#b": block},
+            ExpressionAttributeValues={
+                ":due": {"S": keys.DUE_PARTITION},
+                ":now": {"N": str(now_us // US)},
+                ":t": {"S": tenant},
+                ":q": {"N": str(quarantined)},
+            },
+        )
+
+    def mark_due(self, tenant: str, now_s: int, rebuild: bool = False) -> None:
+        self._ensure_state(tenant)
+        expr = "SET sched = :due, due_at = :now" + (", rebuild = :r" if rebuild else "")
+        values: dict[str, Any] = {":due": {"S": keys.DUE_PARTITION}, ":now": {"N": str(now_s)}}
+        if rebuild:
+            values[":r"] = {"BOOL": True}
+        self.ddb.update_item(
+            TableName=self.cfg.state_table,
+            Key={"pk": {"S": keys.tenant_pk(tenant)}, "sk": {"S": keys.STATE_SK}},
+            UpdateExpression=expr,
+            ExpressionAttributeValues=values,
+        )
+
+    @staticmethod
+    def safe_horizon(state: TenantState, now_us: int) -> tuple[int, int | None]:
+        """(highest seq readable without a gap, oldest live in-flight block's start
+        time or None). Blocks older than a Lambda can live are abandoned gaps."""
+        horizon = int(state.next_seq or 0)
+        oldest: int | None = None
+        for info in (state.inflight.as_dict() if state.inflight else {}).values():
+            at = int(info["at"])
+            if now_us - at > STALE_BLOCK_US:
+                continue
+            start = int(info.get("start", horizon + 1))
+            horizon = min(horizon, start - 1)
+            oldest = at if oldest is None else min(oldest, at)
+        return horizon, oldest
+
+    def due_tenants(self, now_s: int) -> list[tuple[str, int]]:
+        out = []
+        for item in TenantState.due_index.query(keys.DUE_PARTITION, TenantState.due_at <= now_s):
+            out.append((item.pk[2:], int(item.due_at)))
+        return out
+
+    def set_pending(self, tenant: str, cursor: int, pending: Mapping[str, Any]) -> None:
+        TenantState(keys.tenant_pk(tenant), keys.STATE_SK).update(
+            actions=[TenantState.pending.set(json.dumps(pending))],
+            condition=(TenantState.cursor == cursor) & TenantState.pending.does_not_exist(),
+        )
+
+    def commit(self, tenant: str, cursor: int, fields: Mapping[str, Any]) -> None:
+        """Advance the cursor and clear the pending batch, only from ``cursor``."""
+        actions = [TenantState.pending.remove()]
+        for name, value in fields.items():
+            attr = getattr(TenantState, name)
+            actions.append(attr.remove() if value is None else attr.set(value))
+        TenantState(keys.tenant_pk(tenant), keys.STATE_SK).update(actions=actions, condition=TenantState.cursor == cursor)
+
+    def reschedule(self, tenant: str, due_at_s: int | None, next_seq: int) -> bool:
+        """Move the tenant's next due time (None: not due) unless new data arrived."""
+        action = TenantState.due_at.set(due_at_s) if due_at_s is not None else TenantState.sched.remove()
+        actions = [action] + ([TenantState.sched.set(keys.DUE_PARTITION)] if due_at_s is not None else [])
+        try:
+            TenantState(keys.tenant_pk(tenant), keys.STATE_SK).update(
+                actions=actions, condition=TenantState.next_seq == next_seq
+            )
+            return True
+        except Exception as exc:  # noqa: BLE001
+            if "ConditionalCheckFailed" in str(exc):
+                return False
+            raise
+
+    # ---- source log -----------------------------------------------------
+    def write_log(self, tenant: str, records: Iterable[Mapping[str, Any]], received_us: int) -> None:
+        with LogItem.batch_write() as batch:
+            for rec in records:
+                body = {k: v for k, v in rec.items() if k != "seq"}
+                batch.save(LogItem(tenant, rec["seq"], r=json.dumps(body, separators=(",", ":")), at=received_us))
+
+    def read_log(self, tenant: str, after: int, upto: int, limit: int) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        if upto <= after:
+            return out
+        for item in LogItem.query(tenant, LogItem.seq.between(after + 1, upto), limit=limit, page_size=min(limit, 5000)):
+            rec = json.loads(item.r)
+            rec["seq"] = int(item.seq)
+            rec["_at"] = int(item.at)
+            out.append(rec)
+        return out
+
+    def delete_log(self, tenant: str, seqs: Iterable[int]) -> None:
+        with LogItem.batch_write() as batch:
+            for seq in seqs:
+                batch.delete(LogItem(tenant, seq))
+
+    # ---- quarantine -----------------------------------------------------
+    def put_quarantine(self, tenant: str, entries: Iterable[Mapping[str, Any]]) -> None:
+        with QuarantineItem.batch_write() as batch:
+            for e in entries:
+                batch.save(
+                    QuarantineItem(
+                        keys.quarantine_pk(tenant),
+                        keys.quarantine_sk(e["received_at"], e["source"], e["line"]),
+                        source=e["source"],
+                        line=e["line"],
+                        field=e["field"],
+                        reason=e["reason"],
+                        raw=e["raw"],
+                        received_at=e["received_at"],
+                    )
+                )
+
+    def list_quarantine(self, tenant: str, limit: int = 1000) -> list[dict[str, Any]]:
+        items = QuarantineItem.query(keys.quarantine_pk(tenant), scan_index_forward=False, limit=limit)
+        return [
+            {"received_at": q.received_at, "source": q.source, "line": int(q.line), "field": q.field,
+             "reason": q.reason, "raw": q.raw}
+            for q in items
+        ]
+
+    # ---- documents --------------------------------------------------------
+    def get_docs(self, pk: str, bases: Iterable[str], consistent: bool = True) -> dict[str, tuple[Any, int]]:
+        """{base: (document, part count)} for the documents that exist."""
+        wanted = list(dict.fromkeys(bases))
+        first: dict[str, DocPart] = {}
+        for part in DocPart.batch_get([(pk, keys.part_sk(b, 0)) for b in wanted], consistent_read=consistent):
+            first[keys.base_of(part.sk)] = part
+        more = [(pk, keys.part_sk(b, i)) for b, p in first.items() for i in range(1, int(p.n))]
+        rest: dict[str, bytes] = {}
+        if more:
+            for part in DocPart.batch_get(more, consistent_read=consistent):
+                rest[part.sk] = part.v
+        out = {}
+        for base, part in first.items():
+            chunks = [part.v] + [rest[keys.part_sk(base, i)] for i in range(1, int(part.n))]
+            out[base] = (blobs.decode(chunks), int(part.n))
+        return out
+
+    def get_state_and_docs(self, tenant: str, pk: str, bases: list[str]) -> tuple[TenantState | None, dict[str, Any]]:
+        """The tenant state and some documents in one BatchGetItem (the read path's
+        single round trip for a preset); extra parts of a large document follow."""
+        request = [{"pk": {"S": keys.tenant_pk(tenant)}, "sk": {"S": keys.STATE_SK}}]
+        request += [{"pk": {"S": pk}, "sk": {"S": keys.part_sk(b, 0)}} for b in bases]
+        items: list[dict[str, Any]] = []
+        pending: dict[str, Any] = {self.cfg.state_table: {"Keys": request}}
+        while pending:
+            out = self.ddb.batch_get_item(RequestItems=pending)
+            items.extend(out["Responses"].get(self.cfg.state_table, []))
+            pending = out.get("UnprocessedKeys") or {}
+        state = None
+        first: dict[str, DocPart] = {}
+        for raw in items:
+            if raw["sk"]["S"] == keys.STATE_SK:
+                state = TenantState.from_raw_data(raw)
+            else:
+                part = DocPart.from_raw_data(raw)
+                first[keys.base_of(part.sk)] = part
+        docs: dict[str, Any] = {}
+        for base, part in first.items():
+            if int(part.n) == 1:
+                docs[base] = blobs.decode([part.v])
+            else:
+                docs.update({b: d for b, (d, _) in self.get_docs(pk, [base], consistent=False).items()})
+        return state, docs
+
+    def query_docs(self, pk: str, low: str, high: str, consistent: bool = False) -> dict[str, Any]:
+        """Documents whose base lies in [low, high] (sort-key order)."""
+        grouped: dict[str, list[DocPart]] = {}
+        for part in DocPart.query(pk, DocPart.sk.between(low, high + "\x7f"), consistent_read=consistent):
+            grouped.setdefault(keys.base_of(part.sk), []).append(part)
+        out = {}
+        for base, parts in grouped.items():
+            n = int(parts[0].n)
+            out[base] = blobs.decode([p.v for p in parts[:n]])
+        return out
+
+    def put_docs(self, pk: str, docs: Mapping[str, Any], old_parts: Mapping[str, int] | None = None) -> int:
+        """Write documents (idempotent); drop tails left by a larger old version.
+        Returns the bytes written."""
+        written = 0
+        old_parts = old_parts or {}
+        with DocPart.batch_write() as batch:
+            for base, doc in docs.items():
+                chunks = blobs.encode(doc)
+                for i, chunk in enumerate(chunks):
+                    batch.save(DocPart(pk, keys.part_sk(base, i), n=len(chunks), v=chunk))
+                    written += len(chunk)
+                for i in range(len(chunks), old_parts.get(base, 0)):
+                    batch.delete(DocPart(pk, keys.part_sk(base, i)))
+        return written
+
+    def delete_partition(self, pk: str) -> int:
+        count = 0
+        with DocPart.batch_write() as batch:
+            for item in DocPart.query(pk, attributes_to_get=["pk", "sk"]):
+                batch.delete(DocPart(pk, item.sk))
+                count += 1
+        return count
+
+    def iter_docs(self, pk: str) -> Iterator[tuple[str, Any]]:
+        grouped: dict[str, list[DocPart]] = {}
+        for part in DocPart.query(pk):
+            grouped.setdefault(keys.base_of(part.sk), []).append(part)
+        for base, parts in grouped.items():
+            yield base, blobs.decode([p.v for p in parts[: int(parts[0].n)]])
+
+    # ---- S3 and SQS -------------------------------------------------------
+    def put_journal(self, key: str, body: bytes) -> None:
+        self.s3.put_object(Bucket=self.cfg.bucket, Key=key, Body=body)
+
+    def get_journal(self, key: str) -> bytes:
+        return self.s3.get_object(Bucket=self.cfg.bucket, Key=key)["Body"].read()
+
+    def delete_journal(self, key: str) -> None:
+        self.s3.delete_object(Bucket=self.cfg.bucket, Key=key)
+
+    def enqueue(self, tenant: str, reason: str, dedup: str) -> None:
+        self.sqs.send_message(
+            QueueUrl=self.cfg.queue_url,
+            MessageBody=json.dumps({"tenant_id": tenant, "reason": reason}),
+            MessageGroupId=tenant,
+            MessageDeduplicationId=dedup[:128],
+        )

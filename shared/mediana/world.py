@@ -1,0 +1,179 @@
+"""Folding a delta of source records into the per-contact worlds (pure Python).
+
+A *world* holds the latest version of a contact and of every record that hangs
+off it. Conversations are routed through a *route* (conversation -> contact) that
+also parks messages whose conversation has not arrived yet, so a missing parent
+is kept and counts once it arrives. Merging is "latest ``updated_at`` wins, ties
+broken by version hash", a commutative, idempotent max: any split, order or
+duplication of the same records folds to the same worlds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from mediana.contrib import World, empty_world
+from mediana.records import Record, newer
+
+Route = dict[str, Any]  # {"c": contact id or None, "m": {message id: record}} (m = parked messages)
+_KIND_ORDER = {"tenant": 0, "user": 1, "group": 2, "contact": 3, "conversation": 4, "interaction": 5, "message": 6}
+
+
+def empty_directory() -> dict[str, Any]:
+    return {"tenant": None, "users": {}, "groups": {}}
+
+
+@dataclass
+class LoadedState:
+    """The part of a tenant's stored state a delta needs."""
+
+    worlds: dict[str, World] = field(default_factory=dict)
+    routes: dict[str, Route] = field(default_factory=dict)
+    directory: dict[str, Any] = field(default_factory=empty_directory)
+
+
+@dataclass
+class FoldOutcome:
+    worlds: set[str] = field(default_factory=set)  # contact ids whose world changed
+    routes: set[str] = field(default_factory=set)  # conversation ids whose route changed
+    directory: bool = False
+    log_deletes: set[int] = field(default_factory=set)  # superseded or erased source versions
+
+
+def route_ids(delta: Iterable[Record]) -> set[str]:
+    """Conversations whose route the delta needs (first load)."""
+    ids: set[str] = set()
+    for r in delta:
+        if r["kind"] == "conversation":
+            ids.add(r["id"])
+        elif r["kind"] == "message":
+            ids.add(r["conversation_id"])
+    return ids
+
+
+def touched_contacts(delta: Iterable[Record], routes: Mapping[str, Route]) -> set[str]:
+    """Contacts whose world the delta may change (second load)."""
+    ids: set[str] = set()
+    for r in delta:
+        kind = r["kind"]
+        if kind == "contact":
+            ids.add(r["id"])
+        elif kind in ("conversation", "interaction"):
+            ids.add(r["contact_id"])
+        if kind in ("conversation", "message"):
+            vid = r["id"] if kind == "conversation" else r["conversation_id"]
+            route = routes.get(vid)
+            if route and route.get("c"):
+                ids.add(route["c"])
+    return ids
+
+
+def _seq(rec: Mapping[str, Any] | None) -> int | None:
+    return None if rec is None else rec.get("seq")
+
+
+def _contest(candidate: Record, current: Record | None, out: FoldOutcome) -> bool:
+    """Does ``candidate`` replace ``current``? Records the loser's log entry for deletion."""
+    if newer(candidate, current):
+        old = _seq(current)
+        if old is not None and old != _seq(candidate):
+            out.log_deletes.add(old)
+        return True
+    if _seq(candidate) is not None and _seq(candidate) != _seq(current):
+        out.log_deletes.add(_seq(candidate))  # type: ignore[arg-type]
+    return False
+
+
+def _drop(records: Iterable[Mapping[str, Any]], out: FoldOutcome) -> None:
+    for rec in records:
+        if rec.get("seq") is not None:
+            out.log_deletes.add(rec["seq"])
+
+
+def _erased_contact(world: World) -> bool:
+    contact = world.get("contact")
+    return bool(contact and contact.get("erased"))
+
+
+def fold(delta: Iterable[Record], state: LoadedState) -> FoldOutcome:
+    """Apply ``delta`` to ``state`` in place; returns what changed."""
+    out = FoldOutcome()
+    worlds, routes, directory = state.worlds, state.routes, state.directory
+
+    def world(cid: str) -> World:
+        return worlds.setdefault(cid, empty_world())
+
+    def merge_child(cid: str, bucket: str, rec: Record) -> None:
+        target = world(cid)
+        if _erased_contact(target):
+            _drop([rec], out)  # everything naming an erased contact disappears
+            return
+        if _contest(rec, target[bucket].get(rec["id"]), out):
+            target[bucket][rec["id"]] = rec
+            out.worlds.add(cid)
+
+    for rec in sorted(delta, key=lambda r: _KIND_ORDER[r["kind"]]):
+        kind = rec["kind"]
+        if kind == "tenant":
+            if _contest(rec, directory["tenant"], out):
+                directory["tenant"], out.directory = rec, True
+        elif kind in ("user", "group"):
+            book = directory[kind + "s"]
+            if _contest(rec, book.get(rec["id"]), out):
+                book[rec["id"]], out.directory = rec, True
+        elif kind == "contact":
+            target = world(rec["id"])
+            if _contest(rec, target["contact"], out):
+                target["contact"] = rec
+                if rec.get("erased"):
+                    for bucket in ("convs", "msgs", "ints"):
+                        _drop(target[bucket].values(), out)
+                        target[bucket] = {}
+                out.worlds.add(rec["id"])
+        elif kind == "conversation":
+            _fold_conversation(rec, world, routes, out, merge_child)
+        elif kind == "interaction":
+            merge_child(rec["contact_id"], "ints", rec)
+        elif kind == "message":
+            vid = rec["conversation_id"]
+            route = routes.setdefault(vid, {"c": None, "m": {}})
+            if route.get("c") is None:
+                parked = route.setdefault("m", {})
+                if _contest(rec, parked.get(rec["id"]), out):
+                    parked[rec["id"]] = rec
+                    out.routes.add(vid)
+            else:
+                merge_child(route["c"], "msgs", rec)
+    return out
+
+
+def _fold_conversation(rec: Record, world: Any, routes: dict[str, Route], out: FoldOutcome, merge_child: Any) -> None:
+    vid, new_cid = rec["id"], rec["contact_id"]
+    route = routes.get(vid)
+    old_cid = route.get("c") if route else None
+    current = world(old_cid)["convs"].get(vid) if old_cid else None
+    if not _contest(rec, current, out):
+        return
+    moved: list[Record] = []
+    if old_cid is not None and old_cid != new_cid:
+        source = world(old_cid)
+        source["convs"].pop(vid, None)
+        moved = [m for m in source["msgs"].values() if m["conversation_id"] == vid]
+        for m in moved:
+            del source["msgs"][m["id"]]
+        out.worlds.add(old_cid)
+    target = world(new_cid)
+    parked = list((route or {}).get("m", {}).values())
+    routes[vid] = {"c": new_cid, "m": {}}
+    out.routes.add(vid)
+    if _erased_contact(target):
+        _drop([rec, *moved, *parked], out)
+        return
+    target["convs"][vid] = rec
+    out.worlds.add(new_cid)
+    for m in moved:
+        target["msgs"][m["id"]] = m
+    for m in parked:
+        merge_child(new_cid, "msgs", m)
