@@ -1,0 +1,61 @@
+"""Pure (no AWS) drivers of the domain: fold records, keep day documents, read reports."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from mediana.batch import compute_batch, merge_days
+from mediana.contrib import Contributions
+from mediana.ranges import resolve_range
+from mediana.records import parse_record
+from mediana.reports import build_report
+from mediana.definitions import REPORTS
+from mediana.sections import RangeSummary
+from mediana.world import LoadedState
+
+TENANT = "acme"
+
+
+def normalise(raws: list[dict[str, Any]], start_seq: int = 1) -> list[dict[str, Any]]:
+    out = []
+    for i, raw in enumerate(raws):
+        rec = parse_record({"tenant_id": TENANT, **raw}, TENANT)
+        assert isinstance(rec, dict), rec
+        rec["seq"] = start_seq + i
+        out.append(rec)
+    return out
+
+
+class Model:
+    """The aggregator's state machine without storage: worlds, routes, day docs."""
+
+    def __init__(self, tz: str = "UTC") -> None:
+        self.tz = tz
+        self.state = LoadedState()
+        self.days: dict[tuple[str, str], dict[Any, int]] = {}
+
+    def apply(self, delta: list[dict[str, Any]]) -> Contributions:
+        result = compute_batch(delta, self.state, self.tz)
+        self.days.update(merge_days(self.days, result.day_delta))
+        self.days = {k: v for k, v in self.days.items() if v}
+        return result.day_delta
+
+    def report(self, report_id: str, today: date, range_name: str | None = None, start: str | None = None,
+               end: str | None = None, filters: dict[str, list[str]] | None = None) -> dict[str, Any]:
+        report = REPORTS[report_id]
+        span = resolve_range(today, range_name, start, end, report.default_range)
+        summaries = {}
+        for section in report.sections:
+            summary = RangeSummary(section, span)
+            for (sec, iso), cells in self.days.items():
+                if sec == section:
+                    summary.fold(date.fromisoformat(iso), cells)
+            summaries[section] = summary
+        return build_report(report_id, summaries, filters or {})
+
+
+def build(raws: list[dict[str, Any]], tz: str = "UTC") -> Model:
+    model = Model(tz)
+    model.apply(normalise(raws))
+    return model
