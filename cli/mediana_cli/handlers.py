@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import sys
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ def function(name: str) -> ModuleType:
         spec = importlib.util.spec_from_file_location(f"mediana_fn_{name}", path)
         assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # pydantic resolves the module's annotations through it
         spec.loader.exec_module(module)
         _LOADED[name] = module
     return _LOADED[name]

@@ -162,6 +162,9 @@ class LocalStack:
     def start(self) -> Store:
         from moto.server import ThreadedMotoServer
 
+        import logging
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
         os.environ.update(aws_env(self.endpoint))
         self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.aws_port, verbose=False)
         self.moto.start()
