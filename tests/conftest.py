@@ -25,9 +25,8 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    from moto.server import ThreadedMotoServer
-
     from mediana_cli.local import aws_env
+    from moto.server import ThreadedMotoServer
 
     port = _free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
@@ -39,10 +38,9 @@ def moto_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture
-def stack(moto_endpoint: str) -> Iterator["Stack"]:
+def stack(moto_endpoint: str) -> Iterator[Stack]:
     """Fresh resources (from the template) on the shared moto server."""
     import boto3
-
     from mediana.config import Config
     from mediana.store import Store
     from mediana_cli.local import Pump

@@ -7,10 +7,10 @@ from typing import Any
 
 from mediana.batch import compute_batch, merge_days
 from mediana.contrib import Contributions
+from mediana.definitions import REPORTS
 from mediana.ranges import resolve_range
 from mediana.records import parse_record
 from mediana.reports import build_report
-from mediana.definitions import REPORTS
 from mediana.sections import RangeSummary
 from mediana.world import LoadedState
 
@@ -41,8 +41,15 @@ class Model:
         self.days = {k: v for k, v in self.days.items() if v}
         return result.day_delta
 
-    def report(self, report_id: str, today: date, range_name: str | None = None, start: str | None = None,
-               end: str | None = None, filters: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    def report(
+        self,
+        report_id: str,
+        today: date,
+        range_name: str | None = None,
+        start: str | None = None,
+        end: str | None = None,
+        filters: dict[str, list[str]] | None = None,
+    ) -> dict[str, Any]:
         report = REPORTS[report_id]
         span = resolve_range(today, range_name, start, end, report.default_range)
         summaries = {}

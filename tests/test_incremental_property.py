@@ -4,19 +4,18 @@ deltas equal presets rebuilt from the final day documents."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from helpers import Model, normalise
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from helpers import Model, normalise
 from mediana.batch import build_presets, update_presets
 from mediana.ranges import PRESETS, preset_range
 from mediana.sections import SECTIONS, RangeSummary
 
 TZ = "America/Santiago"  # DST changes in April and September
-BASE = datetime(2026, 3, 30, tzinfo=timezone.utc)
+BASE = datetime(2026, 3, 30, tzinfo=UTC)
 TODAY = date(2026, 4, 20)
 
 instants = st.integers(min_value=0, max_value=21 * 24 * 3600).map(
@@ -32,41 +31,95 @@ def contact_rec(i: int) -> st.SearchStrategy[dict[str, Any]]:
         lambda up, created, origin, group, deleted, erased: (
             {"kind": "contact", "id": f"c{i}", "updated_at": up, "erased": True}
             if erased
-            else {"kind": "contact", "id": f"c{i}", "updated_at": up, "created_at": created, "origin": origin,
-                  "entry_group_id": group, "group_id": group, "owner_id": "u1", "deleted_at": deleted}
+            else {
+                "kind": "contact",
+                "id": f"c{i}",
+                "updated_at": up,
+                "created_at": created,
+                "origin": origin,
+                "entry_group_id": group,
+                "group_id": group,
+                "owner_id": "u1",
+                "deleted_at": deleted,
+            }
         ),
-        versions, instants, st.sampled_from(["Ads", "Web", None]), st.sampled_from(["g1", "g2"]),
-        st.one_of(st.none(), instants), st.booleans().map(lambda b: b and False) | st.just(False) | st.booleans(),
+        versions,
+        instants,
+        st.sampled_from(["Ads", "Web", None]),
+        st.sampled_from(["g1", "g2"]),
+        st.one_of(st.none(), instants),
+        st.booleans().map(lambda b: b and False) | st.just(False) | st.booleans(),
     )
 
 
 def conv_rec(i: int) -> st.SearchStrategy[dict[str, Any]]:
     return st.builds(
         lambda up, cid, created, closed, channel: {
-            "kind": "conversation", "id": f"v{i}", "updated_at": up, "contact_id": cid, "channel": channel,
-            "created_at": created, "closed_at": closed, "group_id": "g1", "owner_id": "u1"},
+            "kind": "conversation",
+            "id": f"v{i}",
+            "updated_at": up,
+            "contact_id": cid,
+            "channel": channel,
+            "created_at": created,
+            "closed_at": closed,
+            "group_id": "g1",
+            "owner_id": "u1",
+        },
         # a conversation keeps its contact across versions (see the note on moves after an erasure)
-        versions, st.just(CONTACTS[i % len(CONTACTS)]), instants, st.one_of(st.none(), instants),
+        versions,
+        st.just(CONTACTS[i % len(CONTACTS)]),
+        instants,
+        st.one_of(st.none(), instants),
         st.sampled_from(["whatsapp", "email"]),
     )
 
 
 def msg_rec(i: int) -> st.SearchStrategy[dict[str, Any]]:
-    kinds = st.sampled_from([("inbound", "contact", None), ("outbound", "advisor", "u1"),
-                             ("outbound", "advisor", "u2"), ("outbound", "bot", None), ("outbound", "system", None)])
+    kinds = st.sampled_from(
+        [
+            ("inbound", "contact", None),
+            ("outbound", "advisor", "u1"),
+            ("outbound", "advisor", "u2"),
+            ("outbound", "bot", None),
+            ("outbound", "system", None),
+        ]
+    )
     return st.builds(
-        lambda up, vid, at, k: {"kind": "message", "id": f"m{i}", "updated_at": up, "conversation_id": vid,
-                                "direction": k[0], "author_type": k[1], "author_id": k[2], "created_at": at},
-        versions, st.sampled_from(CONVS), instants, kinds,
+        lambda up, vid, at, k: {
+            "kind": "message",
+            "id": f"m{i}",
+            "updated_at": up,
+            "conversation_id": vid,
+            "direction": k[0],
+            "author_type": k[1],
+            "author_id": k[2],
+            "created_at": at,
+        },
+        versions,
+        st.sampled_from(CONVS),
+        instants,
+        kinds,
     )
 
 
 def call_rec(i: int) -> st.SearchStrategy[dict[str, Any]]:
     return st.builds(
         lambda up, cid, at, outcome, owner: {
-            "kind": "interaction", "id": f"i{i}", "updated_at": up, "contact_id": cid, "owner_id": owner,
-            "type": "call_log", "occurred_at": at, "call_type": "demo", "outcome": outcome, "duration_seconds": 30},
-        versions, st.sampled_from(CONTACTS[:4]), instants, st.sampled_from(["answered", "rejected", "busy"]),
+            "kind": "interaction",
+            "id": f"i{i}",
+            "updated_at": up,
+            "contact_id": cid,
+            "owner_id": owner,
+            "type": "call_log",
+            "occurred_at": at,
+            "call_type": "demo",
+            "outcome": outcome,
+            "duration_seconds": 30,
+        },
+        versions,
+        st.sampled_from(CONTACTS[:4]),
+        instants,
+        st.sampled_from(["answered", "rejected", "busy"]),
         st.sampled_from(["u1", None]),
     )
 
@@ -133,8 +186,9 @@ def test_incremental_refresh_equals_full_rebuild(case: tuple[list[dict[str, Any]
 
 @settings(max_examples=60, deadline=None)
 @given(datasets(), st.integers(min_value=1, max_value=366), st.integers(min_value=0, max_value=40))
-def test_custom_range_equal_to_a_preset_gives_identical_numbers(recs: list[dict[str, Any]], span: int,
-                                                              back: int) -> None:
+def test_custom_range_equal_to_a_preset_gives_identical_numbers(
+    recs: list[dict[str, Any]], span: int, back: int
+) -> None:
     model = Model(TZ)
     model.apply(normalise(recs))
     for preset in PRESETS:

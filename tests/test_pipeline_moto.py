@@ -13,15 +13,46 @@ from mediana_cli.local import call_api, upload
 
 GOOD = [
     {"kind": "tenant", "id": "{t}", "updated_at": "2026-01-01T00:00:00Z", "timezone": "America/Argentina/Buenos_Aires"},
-    {"kind": "contact", "id": "ct-1", "updated_at": "2026-03-02T12:00:00Z", "created_at": "{day}T11:58:00-03:00",
-     "origin": "Facebook Ads", "entry_group_id": "g-sales", "group_id": "g-sales", "owner_id": "u-ana"},
-    {"kind": "conversation", "id": "cv-1", "updated_at": "2026-03-02T12:00:00Z", "contact_id": "ct-1",
-     "channel": "whatsapp", "created_at": "{day}T14:58:00Z", "closed_at": None, "group_id": "g-sales",
-     "owner_id": "u-ana"},
-    {"kind": "message", "id": "m-1", "updated_at": "2026-03-02T12:00:00Z", "conversation_id": "cv-1",
-     "direction": "inbound", "author_type": "contact", "created_at": "{day}T14:58:00Z"},
-    {"kind": "message", "id": "m-2", "updated_at": "2026-03-02T12:00:00Z", "conversation_id": "cv-1",
-     "direction": "outbound", "author_type": "advisor", "author_id": "u-ana", "created_at": "{day}T15:04:{sec}Z"},
+    {
+        "kind": "contact",
+        "id": "ct-1",
+        "updated_at": "2026-03-02T12:00:00Z",
+        "created_at": "{day}T11:58:00-03:00",
+        "origin": "Facebook Ads",
+        "entry_group_id": "g-sales",
+        "group_id": "g-sales",
+        "owner_id": "u-ana",
+    },
+    {
+        "kind": "conversation",
+        "id": "cv-1",
+        "updated_at": "2026-03-02T12:00:00Z",
+        "contact_id": "ct-1",
+        "channel": "whatsapp",
+        "created_at": "{day}T14:58:00Z",
+        "closed_at": None,
+        "group_id": "g-sales",
+        "owner_id": "u-ana",
+    },
+    {
+        "kind": "message",
+        "id": "m-1",
+        "updated_at": "2026-03-02T12:00:00Z",
+        "conversation_id": "cv-1",
+        "direction": "inbound",
+        "author_type": "contact",
+        "created_at": "{day}T14:58:00Z",
+    },
+    {
+        "kind": "message",
+        "id": "m-2",
+        "updated_at": "2026-03-02T12:00:00Z",
+        "conversation_id": "cv-1",
+        "direction": "outbound",
+        "author_type": "advisor",
+        "author_id": "u-ana",
+        "created_at": "{day}T15:04:{sec}Z",
+    },
 ]
 
 
@@ -33,7 +64,9 @@ def lines(tenant: str, day: str, sec: str) -> bytes:
     return "\n".join(out).encode()
 
 
-def get(path: str, tenant: str, roles: list[str] | None = None, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], Any]:
+def get(
+    path: str, tenant: str, roles: list[str] | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], Any]:
     token = mint(tenant, roles or ["viewer"])
     status, out_headers, body = call_api("GET", path, {"Authorization": f"Bearer {token}", **(headers or {})})
     return status, out_headers, (json.loads(body) if body else None)
@@ -65,8 +98,14 @@ def test_two_tenants_end_to_end_with_isolation_quarantine_and_errors(stack: Any)
     assert [(q["line"], q["field"]) for q in quarantined] == [(6, "(line)")]
     assert "not valid JSON" in quarantined[0]["reason"]
 
-    for query, param in (("range=forever", "range"), ("from=2026-01-01", "to"), ("channel=fax", "channel"),
-                         ("from=2025-01-01&to=2026-03-01", "to"), ("bogus=1", "bogus"), ("from=2026-13-01&to=2026-13-02", "from")):
+    for query, param in (
+        ("range=forever", "range"),
+        ("from=2026-01-01", "to"),
+        ("channel=fax", "channel"),
+        ("from=2025-01-01&to=2026-03-01", "to"),
+        ("bogus=1", "bogus"),
+        ("from=2026-13-01&to=2026-13-02", "from"),
+    ):
         status, _, err = get(f"/v1/reports/new-conversations?{query}", "acme")
         assert status == 400 and err["error"]["parameter"] == param, (query, err)
     status, _, err = get("/v1/reports/new-contacts?channel=whatsapp", "acme")
@@ -83,7 +122,11 @@ def test_etag_304_catalogue_and_openapi(stack: Any) -> None:
     assert all(r["title"]["es"] and r["title"]["en"] for r in body["reports"])
     status, _, _ = get("/v1/reports", "acme", headers={"If-None-Match": headers["ETag"]})
     assert status == 304
-    status, _, doc = call_api("GET", "/v1/openapi.json", {})[0], None, json.loads(call_api("GET", "/v1/openapi.json", {})[2])
+    status, _, doc = (
+        call_api("GET", "/v1/openapi.json", {})[0],
+        None,
+        json.loads(call_api("GET", "/v1/openapi.json", {})[2]),
+    )
     assert status == 200 and "/v1/reports/{report_id}" in doc["paths"]
     params = {p["name"] for p in doc["paths"]["/v1/reports/{report_id}"]["get"]["parameters"]}
     assert {"range", "from", "to", "origin", "group", "channel", "owner"} <= params
@@ -93,9 +136,17 @@ def test_late_record_is_reflected_and_replay_is_noop(stack: Any) -> None:
     day = _today()
     upload(stack.store, "acme", "a.jsonl", lines("acme", day, "30"))
     stack.pump.drain()
-    late = {"tenant_id": "acme", "kind": "message", "id": "m-0", "updated_at": "2026-01-01T00:00:00Z",
-            "conversation_id": "cv-1", "direction": "outbound", "author_type": "advisor", "author_id": "u-bo",
-            "created_at": f"{day}T15:00:00Z"}
+    late = {
+        "tenant_id": "acme",
+        "kind": "message",
+        "id": "m-0",
+        "updated_at": "2026-01-01T00:00:00Z",
+        "conversation_id": "cv-1",
+        "direction": "outbound",
+        "author_type": "advisor",
+        "author_id": "u-bo",
+        "created_at": f"{day}T15:00:00Z",
+    }
     upload(stack.store, "acme", "late.jsonl", json.dumps(late).encode() + b"\n" + lines("acme", day, "30"))
     stack.pump.drain()
     body = get("/v1/reports/response-time?range=today", "acme")[2]
@@ -116,7 +167,9 @@ def test_crash_after_journal_is_replayed_exactly_once(stack: Any, monkeypatch: A
     def crash_once(store: Any, tenant: str, journal: dict[str, Any]) -> int:
         calls["n"] += 1
         if calls["n"] == 1:
-            store.put_docs(__import__("mediana.keys").keys.days_pk(tenant), {k: v[0] for k, v in list(journal["days"].items())[:1]})
+            store.put_docs(
+                __import__("mediana.keys").keys.days_pk(tenant), {k: v[0] for k, v in list(journal["days"].items())[:1]}
+            )
             raise RuntimeError("crash mid-apply")
         return real(store, tenant, journal)
 

@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from mediana.records import Rejection, newer, parse_line
 from mediana.timeutil import format_instant, parse_instant
 
 GOOD_CONTACT = {
-    "kind": "contact", "tenant_id": "acme", "id": "ct-1", "updated_at": "2026-03-02T12:00:00Z",
-    "created_at": "2026-03-02T11:58:00-03:00", "origin": None, "deleted_at": None,
+    "kind": "contact",
+    "tenant_id": "acme",
+    "id": "ct-1",
+    "updated_at": "2026-03-02T12:00:00Z",
+    "created_at": "2026-03-02T11:58:00-03:00",
+    "origin": None,
+    "deleted_at": None,
 }
 
 
@@ -41,19 +45,80 @@ def test_good_contact_normalises_timestamps_to_microseconds() -> None:
         (line(created_at="2026-02-30T10:00:00Z"), "created_at", "invalid date"),
         (line(origin=5), "origin", "string"),
         (line(updated_at="yesterday"), "updated_at", "RFC 3339"),
-        (json.dumps({"kind": "message", "tenant_id": "acme", "id": "m", "updated_at": "2026-01-01T00:00:00Z",
-                     "conversation_id": "c", "direction": "inbound", "author_type": "advisor",
-                     "created_at": "2026-01-01T00:00:00Z"}), "author_type", "inbound"),
-        (json.dumps({"kind": "message", "tenant_id": "acme", "id": "m", "updated_at": "2026-01-01T00:00:00Z",
-                     "conversation_id": "c", "direction": "sideways", "author_type": "contact",
-                     "created_at": "2026-01-01T00:00:00Z"}), "direction", "unknown value"),
-        (json.dumps({"kind": "interaction", "tenant_id": "acme", "id": "i", "updated_at": "2026-01-01T00:00:00Z",
-                     "contact_id": "c", "type": "call_log", "occurred_at": "2026-01-01T00:00:00Z",
-                     "duration_seconds": -1}), "duration_seconds", ">= 0"),
-        (json.dumps({"kind": "tenant", "tenant_id": "acme", "id": "acme", "updated_at": "2026-01-01T00:00:00Z",
-                     "timezone": "Mars/Olympus"}), "timezone", "unknown IANA"),
-        (json.dumps({"kind": "message", "tenant_id": "acme", "id": "m", "updated_at": "2026-01-01T00:00:00Z",
-                     "erased": True}), "conversation_id", "required"),
+        (
+            json.dumps(
+                {
+                    "kind": "message",
+                    "tenant_id": "acme",
+                    "id": "m",
+                    "updated_at": "2026-01-01T00:00:00Z",
+                    "conversation_id": "c",
+                    "direction": "inbound",
+                    "author_type": "advisor",
+                    "created_at": "2026-01-01T00:00:00Z",
+                }
+            ),
+            "author_type",
+            "inbound",
+        ),
+        (
+            json.dumps(
+                {
+                    "kind": "message",
+                    "tenant_id": "acme",
+                    "id": "m",
+                    "updated_at": "2026-01-01T00:00:00Z",
+                    "conversation_id": "c",
+                    "direction": "sideways",
+                    "author_type": "contact",
+                    "created_at": "2026-01-01T00:00:00Z",
+                }
+            ),
+            "direction",
+            "unknown value",
+        ),
+        (
+            json.dumps(
+                {
+                    "kind": "interaction",
+                    "tenant_id": "acme",
+                    "id": "i",
+                    "updated_at": "2026-01-01T00:00:00Z",
+                    "contact_id": "c",
+                    "type": "call_log",
+                    "occurred_at": "2026-01-01T00:00:00Z",
+                    "duration_seconds": -1,
+                }
+            ),
+            "duration_seconds",
+            ">= 0",
+        ),
+        (
+            json.dumps(
+                {
+                    "kind": "tenant",
+                    "tenant_id": "acme",
+                    "id": "acme",
+                    "updated_at": "2026-01-01T00:00:00Z",
+                    "timezone": "Mars/Olympus",
+                }
+            ),
+            "timezone",
+            "unknown IANA",
+        ),
+        (
+            json.dumps(
+                {
+                    "kind": "message",
+                    "tenant_id": "acme",
+                    "id": "m",
+                    "updated_at": "2026-01-01T00:00:00Z",
+                    "erased": True,
+                }
+            ),
+            "conversation_id",
+            "required",
+        ),
     ],
 )
 def test_bad_lines_are_rejected_with_field_and_reason(text: str, field: str, fragment: str) -> None:
@@ -68,8 +133,19 @@ def test_blank_line_is_not_a_record() -> None:
 
 
 def test_erasure_tombstone_keeps_no_content() -> None:
-    rec = parse_line(json.dumps({"kind": "contact", "tenant_id": "acme", "id": "ct-1",
-                                 "updated_at": "2026-01-01T00:00:00Z", "erased": True, "origin": "secret"}), "acme")
+    rec = parse_line(
+        json.dumps(
+            {
+                "kind": "contact",
+                "tenant_id": "acme",
+                "id": "ct-1",
+                "updated_at": "2026-01-01T00:00:00Z",
+                "erased": True,
+                "origin": "secret",
+            }
+        ),
+        "acme",
+    )
     assert isinstance(rec, dict) and rec["erased"] is True and "origin" not in rec
 
 

@@ -20,8 +20,16 @@ ZONES = ("America/Argentina/Buenos_Aires", "America/Mexico_City", "Europe/Madrid
 ORIGINS = (("Facebook Ads", 30), ("Web form", 22), ("Instagram", 14), ("Referral", 8), ("Google Ads", 12), (None, 6))
 CHANNELS = (("whatsapp", 60), ("messenger", 12), ("instagram", 10), ("email", 8), ("webchat", 6), ("sms", 4))
 INTERACTIONS = (
-    ("campaign_email", 18), ("automation_email", 14), ("whatsapp_log", 10), ("note", 8), ("assignment", 6),
-    ("opportunity", 4), ("form_submission", 5), ("activity", 5), ("conversation_opened", 4), ("conversation_closed", 3),
+    ("campaign_email", 18),
+    ("automation_email", 14),
+    ("whatsapp_log", 10),
+    ("note", 8),
+    ("assignment", 6),
+    ("opportunity", 4),
+    ("form_submission", 5),
+    ("activity", 5),
+    ("conversation_opened", 4),
+    ("conversation_closed", 3),
 )
 CALL_TYPES = ("prequalification", "negotiation", "first_contact", "demo", "closing")
 OUTCOMES = (("answered", 50), ("no_answer", 20), ("busy", 8), ("rejected", 7), ("voicemail", 10), ("failed", 5))
@@ -36,8 +44,9 @@ def _ts(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def generate(tenant: str, days: int, seed: int, per_day: float = 30.0, timezone: str | None = None,
-             now: datetime | None = None) -> Iterator[dict[str, Any]]:
+def generate(
+    tenant: str, days: int, seed: int, per_day: float = 30.0, timezone: str | None = None, now: datetime | None = None
+) -> Iterator[dict[str, Any]]:
     rng = random.Random(f"{tenant}:{seed}")
     tz_name = timezone or ZONES[rng.randrange(len(ZONES))]
     tz = ZoneInfo(tz_name)
@@ -58,8 +67,17 @@ def generate(tenant: str, days: int, seed: int, per_day: float = 30.0, timezone:
         else:
             out.append(rec)
 
-    out.append({"kind": "tenant", "tenant_id": tenant, "id": tenant, "updated_at": _ts(base), "name": tenant.title(),
-                "timezone": tz_name, "call_types": list(CALL_TYPES)})
+    out.append(
+        {
+            "kind": "tenant",
+            "tenant_id": tenant,
+            "id": tenant,
+            "updated_at": _ts(base),
+            "name": tenant.title(),
+            "timezone": tz_name,
+            "call_types": list(CALL_TYPES),
+        }
+    )
     users = [f"u-{n}" for n in ("ana", "bruno", "carla", "diego", "elena", "fede")]
     for u in users:
         emit({"kind": "user", "id": u, "updated_at": _ts(base), "name": u[2:].title(), "active": True})
@@ -82,17 +100,31 @@ def generate(tenant: str, days: int, seed: int, per_day: float = 30.0, timezone:
             cid = f"ct-{n_contact}"
             owner = rng.choice(users + [None])
             group = rng.choice(groups)
-            contact = {"kind": "contact", "id": cid, "updated_at": _ts(created), "created_at": _ts(created),
-                       "origin": _pick(rng, ORIGINS), "entry_group_id": group, "group_id": group, "owner_id": owner,
-                       "deleted_at": None}
+            contact = {
+                "kind": "contact",
+                "id": cid,
+                "updated_at": _ts(created),
+                "created_at": _ts(created),
+                "origin": _pick(rng, ORIGINS),
+                "entry_group_id": group,
+                "group_id": group,
+                "owner_id": owner,
+                "deleted_at": None,
+            }
             emit(contact)
             if rng.random() < 0.05:  # deleted later: a newer version of the contact
                 deleted = created + timedelta(days=rng.uniform(0.5, 20))
                 if deleted < now:
                     emit({**contact, "updated_at": _ts(deleted), "deleted_at": _ts(deleted)})
             if rng.random() < 0.004:  # right to erasure
-                emit({"kind": "contact", "id": cid, "updated_at": _ts(min(now, created + timedelta(days=30))),
-                      "erased": True})
+                emit(
+                    {
+                        "kind": "contact",
+                        "id": cid,
+                        "updated_at": _ts(min(now, created + timedelta(days=30))),
+                        "erased": True,
+                    }
+                )
             conv_start = created + timedelta(seconds=rng.randrange(5, 240))
             for k in range(1 if rng.random() < 0.7 else rng.randint(2, 3)):
                 if k:
@@ -102,35 +134,81 @@ def generate(tenant: str, days: int, seed: int, per_day: float = 30.0, timezone:
                 n_conv += 1
                 vid = f"cv-{n_conv}"
                 conv_owner = owner or rng.choice(users)
-                conv = {"kind": "conversation", "id": vid, "updated_at": _ts(conv_start), "contact_id": cid,
-                        "channel": _pick(rng, CHANNELS), "created_at": _ts(conv_start), "closed_at": None,
-                        "group_id": group, "owner_id": conv_owner}
+                conv = {
+                    "kind": "conversation",
+                    "id": vid,
+                    "updated_at": _ts(conv_start),
+                    "contact_id": cid,
+                    "channel": _pick(rng, CHANNELS),
+                    "created_at": _ts(conv_start),
+                    "closed_at": None,
+                    "group_id": group,
+                    "owner_id": conv_owner,
+                }
                 emit(conv)
                 t = conv_start
                 for _ in range(rng.randint(1, 5)):
                     n_msg += 1
-                    emit({"kind": "message", "id": f"m-{n_msg}", "updated_at": _ts(t), "conversation_id": vid,
-                          "direction": "inbound", "author_type": "contact", "author_id": None, "created_at": _ts(t)})
+                    emit(
+                        {
+                            "kind": "message",
+                            "id": f"m-{n_msg}",
+                            "updated_at": _ts(t),
+                            "conversation_id": vid,
+                            "direction": "inbound",
+                            "author_type": "contact",
+                            "author_id": None,
+                            "created_at": _ts(t),
+                        }
+                    )
                     if rng.random() < 0.35:  # a bot answers at once: never a response
                         n_msg += 1
                         bt = t + timedelta(seconds=rng.randint(1, 5))
-                        emit({"kind": "message", "id": f"m-{n_msg}", "updated_at": _ts(bt), "conversation_id": vid,
-                              "direction": "outbound", "author_type": "bot", "author_id": None, "created_at": _ts(bt)})
+                        emit(
+                            {
+                                "kind": "message",
+                                "id": f"m-{n_msg}",
+                                "updated_at": _ts(bt),
+                                "conversation_id": vid,
+                                "direction": "outbound",
+                                "author_type": "bot",
+                                "author_id": None,
+                                "created_at": _ts(bt),
+                            }
+                        )
                     if rng.random() < 0.2:  # the contact insists before anyone answers
                         t += timedelta(seconds=rng.randint(20, 600))
                         n_msg += 1
-                        emit({"kind": "message", "id": f"m-{n_msg}", "updated_at": _ts(t), "conversation_id": vid,
-                              "direction": "inbound", "author_type": "contact", "author_id": None,
-                              "created_at": _ts(t)})
+                        emit(
+                            {
+                                "kind": "message",
+                                "id": f"m-{n_msg}",
+                                "updated_at": _ts(t),
+                                "conversation_id": vid,
+                                "direction": "inbound",
+                                "author_type": "contact",
+                                "author_id": None,
+                                "created_at": _ts(t),
+                            }
+                        )
                     if rng.random() < 0.9:
                         delay = rng.lognormvariate(math.log(420), 1.3)
                         t += timedelta(seconds=int(delay))
                         if t > now:
                             break
                         n_msg += 1
-                        emit({"kind": "message", "id": f"m-{n_msg}", "updated_at": _ts(t), "conversation_id": vid,
-                              "direction": "outbound", "author_type": "advisor", "author_id": conv_owner,
-                              "created_at": _ts(t)})
+                        emit(
+                            {
+                                "kind": "message",
+                                "id": f"m-{n_msg}",
+                                "updated_at": _ts(t),
+                                "conversation_id": vid,
+                                "direction": "outbound",
+                                "author_type": "advisor",
+                                "author_id": conv_owner,
+                                "created_at": _ts(t),
+                            }
+                        )
                     t += timedelta(seconds=rng.randint(30, 4 * 3600))
                     if t > now:
                         break
@@ -139,9 +217,18 @@ def generate(tenant: str, days: int, seed: int, per_day: float = 30.0, timezone:
                     if closed < now:
                         if rng.random() < 0.1:
                             n_msg += 1
-                            emit({"kind": "message", "id": f"m-{n_msg}", "updated_at": _ts(closed),
-                                  "conversation_id": vid, "direction": "outbound", "author_type": "system",
-                                  "author_id": None, "created_at": _ts(closed)})
+                            emit(
+                                {
+                                    "kind": "message",
+                                    "id": f"m-{n_msg}",
+                                    "updated_at": _ts(closed),
+                                    "conversation_id": vid,
+                                    "direction": "outbound",
+                                    "author_type": "system",
+                                    "author_id": None,
+                                    "created_at": _ts(closed),
+                                }
+                            )
                         emit({**conv, "updated_at": _ts(closed), "closed_at": _ts(closed)})
             for _ in range(rng.choices([0, 1, 2, 4], weights=[30, 35, 25, 10])[0]):
                 at = created + timedelta(hours=rng.uniform(0.1, 24 * 20))
@@ -150,13 +237,32 @@ def generate(tenant: str, days: int, seed: int, per_day: float = 30.0, timezone:
                 n_int += 1
                 by = owner if rng.random() < 0.8 else rng.choice(users + [None])
                 if rng.random() < 0.35:
-                    emit({"kind": "interaction", "id": f"i-{n_int}", "updated_at": _ts(at), "contact_id": cid,
-                          "owner_id": by, "occurred_at": _ts(at), "type": "call_log",
-                          "call_type": rng.choice(CALL_TYPES + ("follow_up",)), "outcome": _pick(rng, OUTCOMES),
-                          "duration_seconds": int(rng.lognormvariate(math.log(180), 0.9))})
+                    emit(
+                        {
+                            "kind": "interaction",
+                            "id": f"i-{n_int}",
+                            "updated_at": _ts(at),
+                            "contact_id": cid,
+                            "owner_id": by,
+                            "occurred_at": _ts(at),
+                            "type": "call_log",
+                            "call_type": rng.choice(CALL_TYPES + ("follow_up",)),
+                            "outcome": _pick(rng, OUTCOMES),
+                            "duration_seconds": int(rng.lognormvariate(math.log(180), 0.9)),
+                        }
+                    )
                 else:
-                    emit({"kind": "interaction", "id": f"i-{n_int}", "updated_at": _ts(at), "contact_id": cid,
-                          "owner_id": by, "occurred_at": _ts(at), "type": _pick(rng, INTERACTIONS)})
+                    emit(
+                        {
+                            "kind": "interaction",
+                            "id": f"i-{n_int}",
+                            "updated_at": _ts(at),
+                            "contact_id": cid,
+                            "owner_id": by,
+                            "occurred_at": _ts(at),
+                            "type": _pick(rng, INTERACTIONS),
+                        }
+                    )
     yield from out
     yield from late
 

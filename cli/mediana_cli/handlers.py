@@ -111,7 +111,11 @@ def _claim(value: Any) -> Any:
 
 
 def http_event(
-    method: str, path: str, query: str = "", headers: dict[str, str] | None = None, claims: dict[str, Any] | None = None,
+    method: str,
+    path: str,
+    query: str = "",
+    headers: dict[str, str] | None = None,
+    claims: dict[str, Any] | None = None,
     body: str | None = None,
 ) -> dict[str, Any]:
     """An API Gateway HTTP API (payload 2.0) event, as the JWT authorizer passes it."""
@@ -129,8 +133,13 @@ def http_event(
             "accountId": "123456789012",
             "apiId": "local",
             "domainName": "localhost",
-            "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
-                     "userAgent": lower.get("user-agent", "")},
+            "http": {
+                "method": method,
+                "path": path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": "127.0.0.1",
+                "userAgent": lower.get("user-agent", ""),
+            },
             "requestId": uuid.uuid4().hex,
             "routeKey": "$default",
             "stage": "$default",

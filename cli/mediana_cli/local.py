@@ -61,14 +61,16 @@ class Pump:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.seen: set[str] = set()
-        self.queue_arn = store.sqs.get_queue_attributes(
-            QueueUrl=store.cfg.queue_url, AttributeNames=["QueueArn"]
-        )["Attributes"]["QueueArn"]
+        self.queue_arn = store.sqs.get_queue_attributes(QueueUrl=store.cfg.queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
         self.lock = threading.Lock()
 
     def ingest(self) -> int:
         done = 0
-        pages = self.store.s3.get_paginator("list_objects_v2").paginate(Bucket=self.store.cfg.bucket, Prefix="incoming/")
+        pages = self.store.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.store.cfg.bucket, Prefix="incoming/"
+        )
         for page in pages:
             for obj in page.get("Contents", []):
                 if obj["Key"] in self.seen:
@@ -81,8 +83,11 @@ class Pump:
 
     def queue(self) -> int:
         out = self.store.sqs.receive_message(
-            QueueUrl=self.store.cfg.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=0,
-            AttributeNames=["All"], VisibilityTimeout=900,
+            QueueUrl=self.store.cfg.queue_url,
+            MaxNumberOfMessages=10,
+            WaitTimeSeconds=0,
+            AttributeNames=["All"],
+            VisibilityTimeout=900,
         )
         messages = out.get("Messages", [])
         if not messages:
@@ -110,7 +115,9 @@ class Pump:
                     return
 
 
-def call_api(method: str, target: str, headers: dict[str, str], body: str | None = None) -> tuple[int, dict[str, str], str]:
+def call_api(
+    method: str, target: str, headers: dict[str, str], body: str | None = None
+) -> tuple[int, dict[str, str], str]:
     """Play API Gateway: verify the bearer token like the JWT authorizer, then
     hand the function an HTTP API v2 event with the verified claims."""
     parts = urlsplit(target)
@@ -160,9 +167,9 @@ class LocalStack:
         self.stop_event = threading.Event()
 
     def start(self) -> Store:
-        from moto.server import ThreadedMotoServer
-
         import logging
+
+        from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
         os.environ.update(aws_env(self.endpoint))

@@ -95,8 +95,17 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     while time.monotonic() < deadline:
         state = store.get_state(args.tenant)
         if state and int(state.cursor or 0) >= target and not state.pending and not state.rebuild:
-            print(json.dumps({"tenant_id": args.tenant, "status": "applied", "cursor": int(state.cursor or 0),
-                              "data_through": state.data_through, "computed_at": state.computed_at}))
+            print(
+                json.dumps(
+                    {
+                        "tenant_id": args.tenant,
+                        "status": "applied",
+                        "cursor": int(state.cursor or 0),
+                        "data_through": state.data_through,
+                        "computed_at": state.computed_at,
+                    }
+                )
+            )
             return 0
         time.sleep(0.5)
     print(json.dumps({"tenant_id": args.tenant, "status": "timeout"}), file=sys.stderr)
@@ -125,9 +134,19 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
 
 def cmd_tenants(args: argparse.Namespace) -> int:
     for s in _store().list_states():
-        print(json.dumps({"tenant_id": s.pk[2:], "cursor": int(s.cursor or 0), "next_seq": int(s.next_seq or 0),
-                          "timezone": s.tz, "data_through": s.data_through, "computed_at": s.computed_at,
-                          "quarantined": int(s.quarantined or 0)}))
+        print(
+            json.dumps(
+                {
+                    "tenant_id": s.pk[2:],
+                    "cursor": int(s.cursor or 0),
+                    "next_seq": int(s.next_seq or 0),
+                    "timezone": s.tz,
+                    "data_through": s.data_through,
+                    "computed_at": s.computed_at,
+                    "quarantined": int(s.quarantined or 0),
+                }
+            )
+        )
     return 0
 
 

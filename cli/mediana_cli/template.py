@@ -88,8 +88,9 @@ def create_resources(endpoint: str, region: str, prefix: str = "mediana-local") 
         redrive = props.get("RedrivePolicy")
         if redrive:
             target = redrive["deadLetterTargetArn"]["Fn::GetAtt"][0]
-            attrs["RedrivePolicy"] = (
-                '{"deadLetterTargetArn":"%s","maxReceiveCount":"%s"}' % (arns[target], redrive["maxReceiveCount"])
+            attrs["RedrivePolicy"] = '{{"deadLetterTargetArn":"{}","maxReceiveCount":"{}"}}'.format(
+                arns[target],
+                redrive["maxReceiveCount"],
             )
         name = f"{prefix}-{lid}" + (".fifo" if fifo else "")
         url = sqs.create_queue(QueueName=name, Attributes=attrs)["QueueUrl"]

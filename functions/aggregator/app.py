@@ -13,7 +13,6 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from mediana.aggregate import refresh_tenant
 from mediana.config import Config
 from mediana.records import valid_tenant_id

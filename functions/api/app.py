@@ -14,12 +14,11 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, Field
-
 from mediana.auth import AuthError, Principal, principal_from_claims
 from mediana.config import Config
 from mediana.readapi import ApiError, catalogue, get_report
 from mediana.store import Store
+from pydantic import BaseModel, Field
 
 logger = Logger()
 metrics = Metrics()

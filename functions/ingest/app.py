@@ -9,7 +9,6 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
-
 from mediana import keys
 from mediana.config import Config
 from mediana.ingest import ingest_lines, iter_lines
@@ -45,7 +44,12 @@ def handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
         result = ingest_lines(store(), tenant, key, iter_lines(body))
         logger.info(
             "ingested",
-            extra={"key": key, "accepted": result.accepted, "rejected": result.rejected, "rejections": result.rejections},
+            extra={
+                "key": key,
+                "accepted": result.accepted,
+                "rejected": result.rejected,
+                "rejections": result.rejections,
+            },
         )
         metrics.add_metric("RecordsAccepted", MetricUnit.Count, result.accepted)
         metrics.add_metric("RecordsQuarantined", MetricUnit.Count, result.rejected)

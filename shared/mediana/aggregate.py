@@ -229,8 +229,8 @@ def _one_batch(
             "presets_as_of": today.isoformat(),
         },
     }
-    report.days_written = len(journal["days"])
-    report.presets_written = len(journal["presets"])
+    report.days_written = len(new_days)
+    report.presets_written = len(presets)
     key = keys.journal_key(tenant, batch_no)
     store.put_journal(key, gzip.compress(json.dumps(journal, separators=(",", ":")).encode(), 5))
     store.set_pending(tenant, cursor, {"batch": batch_no, "key": key})
@@ -256,7 +256,7 @@ def refresh_tenant(
             break
         if state.pending:
             total.bytes_written += _resume(store, tenant, state)
-            total.resumed = total.idle and True
+            total.resumed = True
             total.idle = False
             continue
         tz = state.tz or "UTC"

@@ -53,9 +53,7 @@ def merge_days(old: Mapping[DayKey, Counter], delta: Contributions) -> dict[DayK
 
 def build_presets(today: date, days: Mapping[DayKey, Counter]) -> dict[PresetKey, RangeSummary]:
     """Every preset of every section, from stored day documents."""
-    presets = {
-        (p, s): RangeSummary(s, preset_range(p, today)) for p in PRESETS for s in SECTIONS
-    }
+    presets = {(p, s): RangeSummary(s, preset_range(p, today)) for p in PRESETS for s in SECTIONS}
     for (section, iso), cells in days.items():
         day = date.fromisoformat(iso)
         for p in PRESETS:

@@ -59,11 +59,21 @@ def _frames(worlds: Iterable[Mapping[str, Any]]) -> tuple[pd.DataFrame, ...]:
         for vid, cv in world["convs"].items():
             if not cv.get("erased"):
                 convs.append(
-                    (vid, cid, cv["created_at"], cv.get("closed_at"), cv["channel"], cv.get("group_id"), cv.get("owner_id"))
+                    (
+                        vid,
+                        cid,
+                        cv["created_at"],
+                        cv.get("closed_at"),
+                        cv["channel"],
+                        cv.get("group_id"),
+                        cv.get("owner_id"),
+                    )
                 )
         for mid, m in world["msgs"].items():
             if not m.get("erased"):
-                msgs.append((mid, m["conversation_id"], m["created_at"], m["direction"], m["author_type"], m.get("author_id")))
+                msgs.append(
+                    (mid, m["conversation_id"], m["created_at"], m["direction"], m["author_type"], m.get("author_id"))
+                )
         for it in world["ints"].values():
             if (
                 not it.get("erased")

@@ -78,9 +78,7 @@ def _parse_date(param: str, value: str) -> date:
         raise RangeError(param, f"expected a date YYYY-MM-DD, got {value!r}") from None
 
 
-def resolve_range(
-    today: date, range_name: str | None, start: str | None, end: str | None, default: str
-) -> DateRange:
+def resolve_range(today: date, range_name: str | None, start: str | None, end: str | None, default: str) -> DateRange:
     """The range a request asks for: a preset, or ``from``/``to``, never both."""
     if range_name is not None and (start is not None or end is not None):
         raise RangeError("range", "give either range or from/to, not both")

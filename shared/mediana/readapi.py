@@ -88,7 +88,9 @@ def parse_query(report_id: str, query: Mapping[str, list[str]]) -> tuple[dict[st
     return ranges, filters
 
 
-def _summaries_from_days(store: Store, tenant: str, sections: tuple[str, ...], span: DateRange) -> dict[str, RangeSummary]:
+def _summaries_from_days(
+    store: Store, tenant: str, sections: tuple[str, ...], span: DateRange
+) -> dict[str, RangeSummary]:
     out = {}
     for section in sections:
         summary = RangeSummary(section, span)

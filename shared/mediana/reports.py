@@ -36,7 +36,9 @@ def _predicate(report: ReportDef, section: str, filters: Filters, dated: bool) -
     return lambda key: all(key[i] in accepted for i, accepted in checks)
 
 
-def select(summary: RangeSummary, report: ReportDef, filters: Filters, previous: bool = False) -> Iterable[tuple[Key, int]]:
+def select(
+    summary: RangeSummary, report: ReportDef, filters: Filters, previous: bool = False
+) -> Iterable[tuple[Key, int]]:
     """Cells of the current (or previous) period that pass the filters; the date,
     if kept, stays first in the key."""
     counter = summary.prev if previous else summary.cur
@@ -185,8 +187,8 @@ def _origins(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters) -> di
             if not previous:
                 row = rows.setdefault(key[o], dict.fromkeys(_ORIGIN_METRICS.values(), 0))
                 row[name] += v
-    table = [{"origin": origin, **vals} for origin, vals in rows.items()]
-    table.sort(key=lambda r: (-r["contacts"], r["origin"]))
+    ordered = sorted(rows.items(), key=lambda kv: (-kv[1]["contacts"], kv[0]))
+    table = [{"origin": origin, **vals} for origin, vals in ordered]
     comparison = {name: scalar(cur, prev) for name, (cur, prev) in totals.items()}
     return {
         "values": {"rows": table, "totals": {k: v["current"] for k, v in comparison.items()}},

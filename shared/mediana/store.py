@@ -18,6 +18,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
+from pynamodb.expressions.update import Action
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
@@ -226,16 +227,20 @@ class Store:
 
     def commit(self, tenant: str, cursor: int, fields: Mapping[str, Any]) -> None:
         """Advance the cursor and clear the pending batch, only from ``cursor``."""
-        actions = [TenantState.pending.remove()]
+        actions: list[Action] = [TenantState.pending.remove()]
         for name, value in fields.items():
             attr = getattr(TenantState, name)
             actions.append(attr.remove() if value is None else attr.set(value))
-        TenantState(keys.tenant_pk(tenant), keys.STATE_SK).update(actions=actions, condition=TenantState.cursor == cursor)
+        TenantState(keys.tenant_pk(tenant), keys.STATE_SK).update(
+            actions=actions, condition=TenantState.cursor == cursor
+        )
 
     def reschedule(self, tenant: str, due_at_s: int | None, next_seq: int) -> bool:
         """Move the tenant's next due time (None: not due) unless new data arrived."""
         action = TenantState.due_at.set(due_at_s) if due_at_s is not None else TenantState.sched.remove()
-        actions = [action] + ([TenantState.sched.set(keys.DUE_PARTITION)] if due_at_s is not None else [])
+        actions: list[Action] = [action]
+        if due_at_s is not None:
+            actions.append(TenantState.sched.set(keys.DUE_PARTITION))
         try:
             TenantState(keys.tenant_pk(tenant), keys.STATE_SK).update(
                 actions=actions, condition=TenantState.next_seq == next_seq
@@ -257,7 +262,9 @@ class Store:
         out: list[dict[str, Any]] = []
         if upto <= after:
             return out
-        for item in LogItem.query(tenant, LogItem.seq.between(after + 1, upto), limit=limit, page_size=min(limit, 5000)):
+        for item in LogItem.query(
+            tenant, LogItem.seq.between(after + 1, upto), limit=limit, page_size=min(limit, 5000)
+        ):
             rec = json.loads(item.r)
             rec["seq"] = int(item.seq)
             rec["_at"] = int(item.at)
@@ -289,8 +296,14 @@ class Store:
     def list_quarantine(self, tenant: str, limit: int = 1000) -> list[dict[str, Any]]:
         items = QuarantineItem.query(keys.quarantine_pk(tenant), scan_index_forward=False, limit=limit)
         return [
-            {"received_at": q.received_at, "source": q.source, "line": int(q.line), "field": q.field,
-             "reason": q.reason, "raw": q.raw}
+            {
+                "received_at": q.received_at,
+                "source": q.source,
+                "line": int(q.line),
+                "field": q.field,
+                "reason": q.reason,
+                "raw": q.raw,
+            }
             for q in items
         ]
 
