@@ -1,0 +1,76 @@
+"""Refresh cost on a moto server: full build vs a small delta vs an idle run.
+
+Baseline: the full build of the same tenant (what a non-incremental design pays on
+every refresh). Prints DynamoDB/S3/SQS requests and seconds for each case.
+Usage: python bench/refresh.py [days] [contacts_per_day]
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import os
+import sys
+import time
+from typing import Any
+
+sys.path[:0] = ["shared", "cli"]
+
+import botocore.client  # noqa: E402
+from mediana_cli.demo import generate, write_jsonl  # noqa: E402
+from mediana_cli.local import aws_env  # noqa: E402
+from mediana_cli.template import create_resources  # noqa: E402
+from moto.server import ThreadedMotoServer  # noqa: E402
+
+CALLS: collections.Counter[str] = collections.Counter()
+_real = botocore.client.BaseClient._make_api_call
+
+
+def _counting(self: Any, name: str, params: Any) -> Any:
+    CALLS[name] += 1
+    return _real(self, name, params)
+
+
+botocore.client.BaseClient._make_api_call = _counting  # type: ignore[method-assign]
+
+
+def measure(label: str, fn: Any) -> Any:
+    CALLS.clear()
+    t = time.perf_counter()
+    out = fn()
+    print(f"{label:<28} {time.perf_counter() - t:7.2f}s  requests={sum(CALLS.values()):6d}  {dict(CALLS)}")
+    return out
+
+
+def main() -> None:
+    days = int(sys.argv[1]) if len(sys.argv) > 1 else 90
+    per_day = float(sys.argv[2]) if len(sys.argv) > 2 else 30.0
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=5123, verbose=False)
+    server.start()
+    os.environ.update(aws_env("http://127.0.0.1:5123"))
+    os.environ.update(create_resources("http://127.0.0.1:5123", "us-east-1"))
+    from mediana.aggregate import refresh_tenant
+    from mediana.config import Config
+    from mediana.ingest import ingest_lines
+    from mediana.store import Store
+
+    store = Store(Config.from_env())
+    lines = [line.encode() for line in write_jsonl(generate("big", days, 3, per_day))]
+    print(f"tenant 'big': {days} days, {len(lines)} lines")
+    measure("ingest (all)", lambda: ingest_lines(store, "big", "all", lines))
+    full = measure("full build (baseline)", lambda: refresh_tenant(store, "big"))
+    print("   ", json.dumps(full.as_dict()))
+    delta = lines[-10:]  # ten records touching recent contacts
+    edited = [line.replace(b'"updated_at":"', b'"updated_at":"2030-', 1).replace(b'2030-20', b'20', 1) for line in delta]
+    measure("ingest (10-line delta)", lambda: ingest_lines(store, "big", "small", edited))
+    small = measure("refresh after small delta", lambda: refresh_tenant(store, "big"))
+    print("   ", json.dumps(small.as_dict()))
+    measure("idle refresh (stray message)", lambda: refresh_tenant(store, "big"))
+    from mediana.aggregate import schedule
+
+    measure("scheduler tick (fleet)", lambda: schedule(store))
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()
