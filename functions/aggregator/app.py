@@ -14,24 +14,15 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mediana.aggregate import refresh_tenant
-from mediana.config import Config
 from mediana.records import valid_tenant_id
-from mediana.store import Store
+from mediana.store import default_store as store
 
 logger = Logger()
 metrics = Metrics()
 tracer = Tracer()
 # FIFO: after a failure the rest of the batch is returned too, keeping per-tenant order.
 processor = SqsFifoPartialProcessor()
-_store: Store | None = None
 _context: LambdaContext | None = None
-
-
-def store() -> Store:
-    global _store
-    if _store is None:
-        _store = Store(Config.from_env())
-    return _store
 
 
 def _time_left() -> int:

@@ -15,9 +15,8 @@ from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mediana.auth import AuthError, Principal, principal_from_claims
-from mediana.config import Config
 from mediana.readapi import ApiError, catalogue, get_report
-from mediana.store import Store
+from mediana.store import default_store as store
 from pydantic import BaseModel, Field
 
 logger = Logger()
@@ -30,15 +29,7 @@ cors = CORSConfig(
     max_age=600,
 )
 app = APIGatewayHttpResolver(enable_validation=True, cors=cors)
-_store: Store | None = None
 CACHE_SECONDS = 60
-
-
-def store() -> Store:
-    global _store
-    if _store is None:
-        _store = Store(Config.from_env())
-    return _store
 
 
 class ErrorBody(BaseModel):

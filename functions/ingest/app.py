@@ -10,21 +10,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mediana import keys
-from mediana.config import Config
 from mediana.ingest import ingest_lines, iter_lines
-from mediana.store import Store
+from mediana.store import default_store as store
 
 logger = Logger()
 metrics = Metrics()
 tracer = Tracer()
-_store: Store | None = None
-
-
-def store() -> Store:
-    global _store
-    if _store is None:
-        _store = Store(Config.from_env())
-    return _store
 
 
 @metrics.log_metrics

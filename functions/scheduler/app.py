@@ -8,20 +8,11 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mediana.aggregate import schedule
-from mediana.config import Config
-from mediana.store import Store
+from mediana.store import default_store as store
 
 logger = Logger()
 metrics = Metrics()
 tracer = Tracer()
-_store: Store | None = None
-
-
-def store() -> Store:
-    global _store
-    if _store is None:
-        _store = Store(Config.from_env())
-    return _store
 
 
 @metrics.log_metrics

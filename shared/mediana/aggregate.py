@@ -21,7 +21,7 @@ from typing import Any
 from mediana import keys
 from mediana.batch import build_presets, compute_batch, merge_days, update_presets
 from mediana.contrib import empty_world
-from mediana.ranges import PRESETS, preset_span
+from mediana.ranges import PRESETS, preset_range, preset_span
 from mediana.records import newer
 from mediana.sections import SECTIONS, RangeSummary, decode_counter, encode_counter
 from mediana.store import Store, TenantState
@@ -134,8 +134,6 @@ def _presets(
         for p in PRESETS:
             for s in sections:
                 if (p, s) not in summaries:  # first data ever in this section
-                    from mediana.ranges import preset_range
-
                     summaries[(p, s)] = RangeSummary(s, preset_range(p, today))
         changed = update_presets(summaries, delta)
         return {

@@ -410,3 +410,15 @@ class Store:
             MessageGroupId=tenant,
             MessageDeduplicationId=dedup[:128],
         )
+
+
+_DEFAULT: Store | None = None
+
+
+def default_store() -> Store:
+    """The process-wide Store for a Lambda, built from the environment on first use
+    (after the handler module loads, so tests and the local stack can set it)."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = Store(Config.from_env())
+    return _DEFAULT
