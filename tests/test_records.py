@@ -159,3 +159,10 @@ def test_latest_updated_at_wins_and_equal_versions_tie_break_deterministically()
     b = parse_line(line(origin="B"), "acme")
     assert isinstance(a, dict) and isinstance(b, dict)
     assert newer(a, b) != newer(b, a)  # same instant, different content: one total order
+
+
+def test_erasure_is_terminal_whatever_the_updated_at() -> None:
+    live = parse_line(line(updated_at="2026-03-02T12:00:09Z"), "acme")
+    tomb = parse_line(line(updated_at="2026-03-02T12:00:00Z", erased=True), "acme")
+    assert isinstance(live, dict) and isinstance(tomb, dict)
+    assert newer(tomb, live) and not newer(live, tomb)  # a later live version cannot resurrect it

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -174,7 +175,10 @@ def _kind_fields(kind: str, raw: Record, tenant_id: str, rec_id: str) -> Record:
         if itype == "call_log":
             duration = raw.get("duration_seconds")
             if duration is not None and (
-                isinstance(duration, bool) or not isinstance(duration, (int, float)) or duration < 0
+                isinstance(duration, bool)
+                or not isinstance(duration, (int, float))
+                or not math.isfinite(duration)
+                or duration < 0
             ):
                 raise _Bad("duration_seconds", "expected a number >= 0")
             out.update(
@@ -245,9 +249,16 @@ def parse_line(line: bytes | str, expected_tenant: str) -> Record | Rejection | 
 
 def newer(candidate: Record, current: Record | None) -> bool:
     """Latest ``updated_at`` wins; equal instants fall back to the version hash so
-    the winner never depends on arrival order (replays compare equal: no-op)."""
+    the winner never depends on arrival order (replays compare equal: no-op).
+
+    Erasure is terminal: a tombstone beats every live version, whatever its
+    ``updated_at``. Erased data is gone from every intermediate, so a live version
+    arriving after it could not bring it back; making the tombstone absorbing keeps
+    the outcome independent of arrival order (incremental == full rebuild)."""
     if current is None:
         return True
+    if bool(candidate.get("erased")) != bool(current.get("erased")):
+        return bool(candidate.get("erased"))
     a = (candidate["updated_at"], candidate["h"])
     b = (current["updated_at"], current["h"])
     return a > b
