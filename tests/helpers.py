@@ -10,7 +10,7 @@ from mediana.contrib import Contributions
 from mediana.definitions import REPORTS
 from mediana.ranges import resolve_range
 from mediana.records import parse_record
-from mediana.reports import build_report
+from mediana.reports import Roster, build_report
 from mediana.sections import RangeSummary
 from mediana.world import LoadedState
 
@@ -55,11 +55,11 @@ class Model:
         summaries = {}
         for section in report.sections:
             summary = RangeSummary(section, span)
-            for (sec, iso), cells in self.days.items():
+            for (sec, day_key), cells in self.days.items():
                 if sec == section:
-                    summary.fold(date.fromisoformat(iso), cells)
+                    summary.fold_doc(day_key, cells)
             summaries[section] = summary
-        return build_report(report_id, summaries, filters or {})
+        return build_report(report_id, summaries, filters or {}, Roster.from_directory(self.state.directory))
 
 
 def build(raws: list[dict[str, Any]], tz: str = "UTC") -> Model:

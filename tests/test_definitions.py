@@ -218,6 +218,28 @@ def test_conversation_counts_channels_heatmap_and_combined_filters() -> None:
     assert narrow["values"]["count"] == 1
 
 
+def test_null_dimensions_mixed_with_values_still_count() -> None:
+    """Regression: pandas 3 stores a column mixing None and text as a string dtype with NaN,
+    which a groupby silently dropped (unassigned conversations, contacts without a group)."""
+    m = build(
+        [
+            contact("c1", "2026-03-02T10:00:00Z", origin=None, group="g1", entry="g1"),
+            {**contact("c2", "2026-03-02T10:00:00Z", origin="Web"), "group_id": None, "entry_group_id": None},
+            conv("v1", "c1", "2026-03-02T10:15:00Z", closed="2026-03-02T11:00:00Z"),
+            {**conv("v2", "c2", "2026-03-02T10:30:00Z", closed="2026-03-02T11:00:00Z"), "owner_id": None},
+        ]
+    )
+    assert m.report("new-contacts", TODAY, "last_30_days")["values"]["count"] == 2
+    assert m.report("new-conversations", TODAY, "last_30_days")["values"]["count"] == 2
+    assert m.report("closed-conversations", TODAY, "last_30_days")["values"]["count"] == 2
+    unassigned = m.report("new-conversations", TODAY, "last_30_days", filters={"owner": ["none"]})
+    assert unassigned["values"]["count"] == 1
+    no_group = m.report("new-contacts", TODAY, "last_30_days", filters={"group": ["none"]})
+    assert no_group["values"]["count"] == 1
+    rows = m.report("origins", TODAY, "last_30_days")["values"]["rows"]
+    assert {r["origin"]: r["contacts"] for r in rows} == {"unknown": 1, "Web": 1}
+
+
 def test_local_days_follow_the_tenant_zone_across_dst() -> None:
     # Madrid springs forward on 2026-03-29: that local day lasts 23 hours.
     tz = "Europe/Madrid"

@@ -27,6 +27,13 @@ instants = st.integers(min_value=0, max_value=21 * 24 * 3600).map(
 versions = st.integers(min_value=0, max_value=5).map(lambda s: f"2026-05-01T00:00:0{s}Z")
 CONTACTS = [f"c{i}" for i in range(4)] + ["c-missing"]
 CONVS = [f"v{i}" for i in range(5)]
+INTERACTION_REPORTS = (
+    "call-duration-by-type",
+    "calls-per-contact",
+    "emails-per-contact",
+    "interactions-by-type",
+    "touches-per-user",
+)
 
 
 def contact_rec(i: int) -> st.SearchStrategy[dict[str, Any]]:
@@ -105,25 +112,27 @@ def msg_rec(i: int) -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
-def call_rec(i: int) -> st.SearchStrategy[dict[str, Any]]:
+def interaction_rec(i: int) -> st.SearchStrategy[dict[str, Any]]:
+    """Versions may move an interaction to another owner, type, call type or outcome;
+    its contact stays (an interaction belongs to one contact's timeline)."""
     return st.builds(
-        lambda up, cid, at, outcome, owner: {
+        lambda up, itype, at, outcome, owner, ctype, secs: {
             "kind": "interaction",
             "id": f"i{i}",
             "updated_at": up,
-            "contact_id": cid,
+            "contact_id": CONTACTS[i % 4],
             "owner_id": owner,
-            "type": "call_log",
+            "type": itype,
             "occurred_at": at,
-            "call_type": "demo",
-            "outcome": outcome,
-            "duration_seconds": 30,
+            **({"call_type": ctype, "outcome": outcome, "duration_seconds": secs} if itype == "call_log" else {}),
         },
         versions,
-        st.sampled_from(CONTACTS[:4]),
+        st.sampled_from(["call_log", "call_log", "campaign_email", "automation_email", "whatsapp_log", "note"]),
         instants,
-        st.sampled_from(["answered", "rejected", "busy"]),
-        st.sampled_from(["u1", None]),
+        st.sampled_from(["answered", "rejected", "busy", None]),
+        st.sampled_from(["u1", "u2", None]),
+        st.sampled_from(["demo", "closing", "custom", None]),
+        st.sampled_from([None, 0, 30, 45.5, 3600]),
     )
 
 
@@ -136,16 +145,18 @@ def datasets(draw: st.DrawFn) -> list[dict[str, Any]]:
         recs += draw(st.lists(conv_rec(i), min_size=0, max_size=2))
     for i in range(14):
         recs += draw(st.lists(msg_rec(i), min_size=0, max_size=2))
-    for i in range(3):
-        recs += draw(st.lists(call_rec(i), min_size=0, max_size=2))
-    erase = draw(st.lists(st.sampled_from(["c0", "c1", "v0", "m0"]), max_size=2))
+    for i in range(8):
+        recs += draw(st.lists(interaction_rec(i), min_size=0, max_size=2))
+    erase = draw(st.lists(st.sampled_from(["c0", "c1", "v0", "m0", "i0"]), max_size=2))
     for target in erase:
-        kind = {"c": "contact", "v": "conversation", "m": "message"}[target[0]]
+        kind = {"c": "contact", "v": "conversation", "m": "message", "i": "interaction"}[target[0]]
         tomb: dict[str, Any] = {"kind": kind, "id": target, "updated_at": "2026-05-02T00:00:00Z", "erased": True}
         if kind == "conversation":
             tomb["contact_id"] = "c0"
         if kind == "message":
             tomb["conversation_id"] = "v0"
+        if kind == "interaction":
+            tomb["contact_id"] = "c0"
         recs.append(tomb)
     return recs
 
@@ -185,6 +196,11 @@ def test_incremental_refresh_equals_full_rebuild(case: tuple[list[dict[str, Any]
         assert presets[key].cur == summary.cur and presets[key].prev == summary.prev, key
     for report in ("response-time", "first-response-time", "origins", "new-conversations"):
         assert incremental.report(report, TODAY, "last_30_days") == full.report(report, TODAY, "last_30_days")
+    for report in INTERACTION_REPORTS:
+        assert incremental.report(report, TODAY) == full.report(report, TODAY)
+        assert incremental.report(report, TODAY, None, "2026-04-01", "2026-04-10") == full.report(
+            report, TODAY, None, "2026-04-01", "2026-04-10"
+        )
 
 
 @settings(max_examples=max(EXAMPLES // 2, 1), deadline=None)
@@ -196,7 +212,13 @@ def test_custom_range_equal_to_a_preset_gives_identical_numbers(
     model.apply(normalise(recs))
     for preset in PRESETS:
         r = preset_range(preset, TODAY)
-        for report in ("response-time", "new-contacts", "activity-heatmap", "closed-conversations"):
+        for report in (
+            "response-time",
+            "new-contacts",
+            "activity-heatmap",
+            "closed-conversations",
+            *INTERACTION_REPORTS,
+        ):
             assert model.report(report, TODAY, preset) == model.report(
                 report, TODAY, None, r.start.isoformat(), r.end.isoformat()
             )
@@ -206,14 +228,26 @@ def test_live_version_after_an_erasure_gives_the_same_result_in_any_split() -> N
     """Regression (found by the property above): an erased contact, then a live version of it
     at the same or a later instant, with a conversation of it in between."""
     contact = {
-        "kind": "contact", "id": "c1", "created_at": "2026-03-30T00:00:00Z", "origin": "Ads",
-        "entry_group_id": "g1", "group_id": "g1", "owner_id": "u1", "deleted_at": None,
+        "kind": "contact",
+        "id": "c1",
+        "created_at": "2026-03-30T00:00:00Z",
+        "origin": "Ads",
+        "entry_group_id": "g1",
+        "group_id": "g1",
+        "owner_id": "u1",
+        "deleted_at": None,
     }
     tomb = {"kind": "contact", "id": "c1", "updated_at": "2026-05-01T00:00:00Z", "erased": True}
     conv = {
-        "kind": "conversation", "id": "v1", "updated_at": "2026-05-01T00:00:00Z", "contact_id": "c1",
-        "channel": "whatsapp", "created_at": "2026-03-30T00:00:00Z", "closed_at": None,
-        "group_id": "g1", "owner_id": "u1",
+        "kind": "conversation",
+        "id": "v1",
+        "updated_at": "2026-05-01T00:00:00Z",
+        "contact_id": "c1",
+        "channel": "whatsapp",
+        "created_at": "2026-03-30T00:00:00Z",
+        "closed_at": None,
+        "group_id": "g1",
+        "owner_id": "u1",
     }
     for live_at in ("2026-05-01T00:00:00Z", "2026-05-01T00:00:05Z"):
         live = {**contact, "updated_at": live_at}

@@ -9,6 +9,8 @@ import sys
 from typing import Any
 
 from mediana.auth import mint, verify
+from mediana.definitions import REPORTS
+from mediana.schemas import ReportResponse
 from mediana_cli.local import call_api, upload
 
 GOOD = [
@@ -117,8 +119,11 @@ def test_two_tenants_end_to_end_with_isolation_quarantine_and_errors(stack: Any)
 
 def test_etag_304_catalogue_and_openapi(stack: Any) -> None:
     status, headers, body = get("/v1/reports", "acme")
-    assert status == 200 and len(body["reports"]) == 7
-    assert {r["id"] for r in body["reports"]} >= {"response-time", "origins", "activity-heatmap"}
+    assert status == 200 and [r["id"] for r in body["reports"]] == list(REPORTS)
+    assert len(body["reports"]) == 12
+    by_id = {r["id"]: r for r in body["reports"]}
+    assert by_id["calls-per-contact"]["default_range"] == "last_365_days"
+    assert by_id["calls-per-contact"]["filters"] == ["owner", "call_type", "outcome"]
     assert all(r["title"]["es"] and r["title"]["en"] for r in body["reports"])
     status, _, _ = get("/v1/reports", "acme", headers={"If-None-Match": headers["ETag"]})
     assert status == 304
@@ -129,7 +134,15 @@ def test_etag_304_catalogue_and_openapi(stack: Any) -> None:
     )
     assert status == 200 and "/v1/reports/{report_id}" in doc["paths"]
     params = {p["name"] for p in doc["paths"]["/v1/reports/{report_id}"]["get"]["parameters"]}
-    assert {"range", "from", "to", "origin", "group", "channel", "owner"} <= params
+    assert {"range", "from", "to", "origin", "group", "channel", "owner", "call_type", "outcome"} <= params
+    # every report's response shape is in the document, discriminated by its id
+    ok = doc["paths"]["/v1/reports/{report_id}"]["get"]["responses"]["200"]["content"]["application/json"]
+    schemas = doc["components"]["schemas"]
+    union = schemas[ok["schema"]["$ref"].rsplit("/", 1)[1]]
+    assert len(union["oneOf"]) == len(REPORTS)
+    assert set(union["discriminator"]["mapping"]) == set(REPORTS)
+    assert "contacts_called" in schemas["PerContact"]["properties"]
+    assert "median_seconds" in schemas["MedianValues"]["properties"]
 
 
 def test_late_record_is_reflected_and_replay_is_noop(stack: Any) -> None:
@@ -237,3 +250,88 @@ def test_local_tokens_verify_and_reject_tampering() -> None:
         raise AssertionError("forged token accepted")
     except AuthError as exc:
         assert exc.status == 401
+
+
+def _interactions(tenant: str, day: str, calls: int) -> bytes:
+    recs: list[dict[str, Any]] = [
+        {"kind": "user", "id": "u-ana", "updated_at": "2026-01-01T00:00:00Z", "name": f"Ana of {tenant}"},
+        {"kind": "user", "id": "u-bo", "updated_at": "2026-01-01T00:00:00Z", "name": "Bo"},
+    ]
+    for i in range(calls):
+        recs.append(
+            {
+                "kind": "interaction",
+                "id": f"call-{i}",
+                "updated_at": "2026-03-02T12:00:00Z",
+                "contact_id": "ct-1",
+                "owner_id": "u-ana",
+                "type": "call_log",
+                "occurred_at": f"{day}T15:0{i}:00Z",
+                "call_type": "demo",
+                "outcome": "answered",
+                "duration_seconds": 60 * (i + 1),
+            }
+        )
+    recs.append(
+        {
+            "kind": "interaction",
+            "id": "mail-1",
+            "updated_at": "2026-03-02T12:00:00Z",
+            "contact_id": "ct-1",
+            "owner_id": None,
+            "type": "campaign_email",
+            "occurred_at": f"{day}T16:00:00Z",
+        }
+    )
+    return "\n".join(json.dumps({"tenant_id": tenant, **r}) for r in recs).encode()
+
+
+def test_interaction_reports_through_the_api_for_two_tenants(stack: Any) -> None:
+    day = _today()
+    upload(stack.store, "acme", "a.jsonl", lines("acme", day, "30") + b"\n" + _interactions("acme", day, 3))
+    upload(stack.store, "globex", "g.jsonl", lines("globex", day, "00") + b"\n" + _interactions("globex", day, 1))
+    stack.pump.drain()
+
+    status, _, body = get("/v1/reports/calls-per-contact", "acme")
+    assert status == 200, body
+    assert body["range"]["preset"] == "last_365_days" and body["source"] == "preset"
+    assert body["values"]["owners"][0] == {
+        "owner_id": "u-ana",
+        "name": "Ana of acme",
+        "calls": 3,
+        "contacts_called": 1,
+        "calls_per_contact": 3.0,
+    }
+    assert [r["owner_id"] for r in body["values"]["owners"]] == ["u-ana", "u-bo"]  # Bo: active, no calls
+    assert get("/v1/reports/calls-per-contact", "globex")[2]["values"]["total"]["calls"] == 1
+    for report_id in REPORTS:  # every report answers in its documented shape
+        status, _, doc = get(f"/v1/reports/{report_id}", "acme")
+        assert status == 200 and ReportResponse.model_validate(doc).root.report == report_id
+
+    custom = get(f"/v1/reports/call-duration-by-type?from={day}&to={day}&call_type=demo", "acme")[2]
+    assert custom["source"] == "days"
+    assert custom["values"]["total"] == {"calls": 3, "contacts_called": 1, "avg_duration_minutes": 2.0}
+    touches = get("/v1/reports/touches-per-user?owner=none", "acme")[2]["values"]
+    assert touches["owners"] == [
+        {
+            "owner_id": None,
+            "name": "unassigned",
+            "contacts": 0,
+            "calls": 0,
+            "emails": 1,
+            "whatsapp_conversations": 0,
+            "communications": 1,
+            "communications_per_contact": None,
+        }
+    ]
+    assert touches["total"]["contacts"] == 0  # ct-1 is Ana's: filtered out
+    by_type = get("/v1/reports/interactions-by-type?range=today", "acme")[2]["values"]
+    assert by_type["total"] == 4 and len(by_type["by_type"]) == 11
+    emails = get("/v1/reports/emails-per-contact?range=last_7_days", "acme")[2]
+    assert emails["values"]["campaign_emails_per_contact"] == 1.0
+
+    for query, param in (("outcome=maybe", "outcome"), ("channel=whatsapp", "channel"), ("origin=x", "origin")):
+        status, _, err = get(f"/v1/reports/calls-per-contact?{query}", "acme")
+        assert status == 400 and err["error"]["parameter"] == param, (query, err)
+    status, _, err = get("/v1/reports/emails-per-contact?call_type=demo", "acme")
+    assert status == 400 and err["error"]["parameter"] == "call_type"

@@ -246,9 +246,8 @@ def generate(
                             "owner_id": by,
                             "occurred_at": _ts(at),
                             "type": "call_log",
-                            "call_type": rng.choice(CALL_TYPES + ("follow_up",)),
-                            "outcome": _pick(rng, OUTCOMES),
-                            "duration_seconds": int(rng.lognormvariate(math.log(180), 0.9)),
+                            "call_type": rng.choice(CALL_TYPES + ("follow_up",)),  # one type not configured
+                            **_call_result(rng),
                         }
                     )
                 else:
@@ -263,8 +262,38 @@ def generate(
                             "type": _pick(rng, INTERACTIONS),
                         }
                     )
+        if weekday == 1 and n_contact:  # Tuesday newsletter: one campaign to a slice of the base
+            at = (date_start.replace(hour=10) + timedelta(minutes=rng.randrange(60))).astimezone(UTC)
+            if at <= now:
+                for k in rng.sample(range(1, n_contact + 1), k=min(n_contact, max(1, n_contact // 8))):
+                    n_int += 1
+                    emit(
+                        {
+                            "kind": "interaction",
+                            "id": f"i-{n_int}",
+                            "updated_at": _ts(at),
+                            "contact_id": f"ct-{k}",
+                            "owner_id": None,  # sent by the marketing tool, nobody's touch
+                            "occurred_at": _ts(at + timedelta(seconds=rng.randrange(600))),
+                            "type": "campaign_email",
+                        }
+                    )
     yield from out
     yield from late
+
+
+def _call_result(rng: random.Random) -> dict[str, Any]:
+    """Outcome and a plausible duration: talk time when answered, a ring otherwise."""
+    outcome = _pick(rng, OUTCOMES)
+    if outcome == "answered":
+        seconds: float = rng.lognormvariate(math.log(240), 0.8)
+    elif outcome == "voicemail":
+        seconds = rng.uniform(15, 60)
+    elif outcome == "failed":
+        seconds = 0
+    else:
+        seconds = rng.uniform(0, 30)
+    return {"outcome": outcome, "duration_seconds": round(seconds, 1) if rng.random() < 0.2 else int(seconds)}
 
 
 def write_jsonl(records: Iterator[dict[str, Any]]) -> Iterator[str]:

@@ -16,8 +16,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mediana.auth import AuthError, Principal, principal_from_claims
 from mediana.readapi import ApiError, catalogue, get_report
+from mediana.schemas import ReportResponse
 from mediana.store import default_store as store
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 
 logger = Logger()
 metrics = Metrics()
@@ -42,39 +43,6 @@ class ErrorResponse(BaseModel):
     error: ErrorBody
 
 
-class Scalar(BaseModel):
-    current: float | int | None
-    previous: float | int | None
-    change: float | int | None
-    change_pct: float | None = Field(description="null when the previous value is 0 or null")
-
-
-class RangeInfo(BaseModel):
-    preset: str | None
-    from_: str = Field(alias="from")
-    to: str
-    days: int
-    timezone: str
-
-
-class PreviousRange(BaseModel):
-    from_: str = Field(alias="from")
-    to: str
-
-
-class ReportResponse(BaseModel):
-    report: str
-    title: dict[str, str]
-    range: RangeInfo
-    previous_range: PreviousRange
-    filters: dict[str, list[str]]
-    values: dict[str, Any]
-    comparison: dict[str, Scalar]
-    data_through: str | None
-    computed_at: str | None
-    source: str = Field(description="preset (precomputed item) or days (summed per-day items)")
-
-
 class CatalogueEntry(BaseModel):
     id: str
     title: dict[str, str]
@@ -89,7 +57,7 @@ class Catalogue(BaseModel):
     reports: list[CatalogueEntry]
 
 
-def _body(description: str, model: type[BaseModel]) -> dict[str, Any]:
+def _body(description: str, model: Any) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"model": model}}}
 
 
@@ -167,7 +135,9 @@ def read_report(
     origin: Annotated[list[str] | None, Query(description="lead source; 'unknown' for none")] = None,
     group: Annotated[list[str] | None, Query(description="group id; 'none' for no group")] = None,
     channel: Annotated[list[str] | None, Query(description="conversation channel")] = None,
-    owner: Annotated[list[str] | None, Query(description="user id; 'none' for unassigned")] = None,
+    owner: Annotated[list[str] | None, Query(description="user id; 'none' for no owner")] = None,
+    call_type: Annotated[list[str] | None, Query(description="call type (interaction reports; calls only)")] = None,
+    outcome: Annotated[list[str] | None, Query(description="call outcome (interaction reports; calls only)")] = None,
 ):  # noqa: ANN201 - Powertools derives the schema from `responses`
     principal = _principal()
     query = app.current_event.resolved_query_string_parameters or {}

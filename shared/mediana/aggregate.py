@@ -141,18 +141,8 @@ def _presets(
             for p, s in changed
         }
     span = preset_span(today)
-    days: dict[tuple[str, str], Any] = {}
-    for section in SECTIONS:
-        found = store.query_docs(
-            keys.days_pk(tenant),
-            keys.day_base(section, span.start.isoformat()),
-            keys.day_base(section, span.end.isoformat()),
-            consistent=True,
-        )
-        for base, doc in found.items():
-            sec, iso = base.split("#", 1)
-            days[(sec, iso)] = decode_counter(doc["cells"])
-    days.update({k: v for k, v in new_days.items()})
+    days = store.day_docs(tenant, SECTIONS, span.start, span.end, consistent=True)
+    days.update(new_days)
     presets = build_presets(today, days)
     old = {base: n for base, n in _stored_part_counts(store, tenant).items()}
     return {

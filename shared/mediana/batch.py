@@ -54,20 +54,18 @@ def merge_days(old: Mapping[DayKey, Counter], delta: Contributions) -> dict[DayK
 def build_presets(today: date, days: Mapping[DayKey, Counter]) -> dict[PresetKey, RangeSummary]:
     """Every preset of every section, from stored day documents."""
     presets = {(p, s): RangeSummary(s, preset_range(p, today)) for p in PRESETS for s in SECTIONS}
-    for (section, iso), cells in days.items():
-        day = date.fromisoformat(iso)
+    for (section, day_key), cells in days.items():
         for p in PRESETS:
-            presets[(p, section)].fold(day, cells)
+            presets[(p, section)].fold_doc(day_key, cells)
     return presets
 
 
 def update_presets(presets: Mapping[PresetKey, RangeSummary], delta: Contributions) -> set[PresetKey]:
     """Apply a day delta to preset summaries in place; returns those that changed."""
     changed: set[PresetKey] = set()
-    for (section, iso), cells in delta.items():
-        day = date.fromisoformat(iso)
+    for (section, day_key), cells in delta.items():
         for p in PRESETS:
             summary = presets.get((p, section))
-            if summary is not None and summary.fold(day, cells):
+            if summary is not None and summary.fold_doc(day_key, cells):
                 changed.add((p, section))
     return changed

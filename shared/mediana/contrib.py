@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mediana.sections import Counter
+from mediana.sections import ALL_DAYS, Counter
 
 World = dict[str, Any]
 DayKey = tuple[str, str]  # (section, local date ISO)
@@ -40,7 +40,7 @@ def _frames(worlds: Iterable[Mapping[str, Any]]) -> tuple[pd.DataFrame, ...]:
     contacts: list[tuple[Any, ...]] = []
     convs: list[tuple[Any, ...]] = []
     msgs: list[tuple[Any, ...]] = []
-    calls: list[tuple[Any, ...]] = []
+    ints: list[tuple[Any, ...]] = []
     for world in worlds:
         contact = live_contact(world)
         if contact is None:
@@ -53,6 +53,7 @@ def _frames(worlds: Iterable[Mapping[str, Any]]) -> tuple[pd.DataFrame, ...]:
                 contact.get("origin") or "unknown",
                 contact.get("entry_group_id"),
                 contact.get("group_id"),
+                contact.get("owner_id"),
                 contact.get("deleted_at") is not None,
             )
         )
@@ -75,18 +76,24 @@ def _frames(worlds: Iterable[Mapping[str, Any]]) -> tuple[pd.DataFrame, ...]:
                     (mid, m["conversation_id"], m["created_at"], m["direction"], m["author_type"], m.get("author_id"))
                 )
         for it in world["ints"].values():
-            if (
-                not it.get("erased")
-                and it["type"] == "call_log"
-                and it.get("owner_id") is not None
-                and it.get("outcome") in ("answered", "rejected")
-            ):
-                calls.append((cid, it["occurred_at"]))
+            if not it.get("erased"):
+                duration = it.get("duration_seconds")
+                ints.append(
+                    (
+                        cid,
+                        it["occurred_at"],
+                        it["type"],
+                        it.get("owner_id"),
+                        it.get("call_type"),
+                        it.get("outcome"),
+                        -1 if duration is None else round(duration * 1000),
+                    )
+                )
     return (
-        pd.DataFrame(contacts, columns=["cid", "created", "origin", "entry_group", "group", "deleted"]),
+        pd.DataFrame(contacts, columns=["cid", "created", "origin", "entry_group", "group", "owner", "deleted"]),
         pd.DataFrame(convs, columns=["vid", "cid", "created", "closed", "channel", "group", "owner"]),
         pd.DataFrame(msgs, columns=["mid", "vid", "created", "direction", "author_type", "author"]),
-        pd.DataFrame(calls, columns=["cid", "at"]),
+        pd.DataFrame(ints, columns=["cid", "at", "type", "owner", "call_type", "outcome", "ms"]),
     )
 
 
@@ -96,23 +103,44 @@ def _local_day_hour(us: pd.Series, tz: str) -> tuple[np.ndarray, np.ndarray]:
     return local.to_numpy().astype("datetime64[D]"), local.dt.hour.to_numpy()
 
 
-def _emit(out: Contributions, section: str, df: pd.DataFrame, dims: list[str], value: str | None = None) -> None:
-    """Group rows by (day, dims) and add counts (or sums of ``value``) into ``out``."""
+def _emit(
+    out: Contributions,
+    section: str,
+    df: pd.DataFrame,
+    dims: list[str],
+    value: str | None = None,
+    day_key: str | None = None,
+) -> None:
+    """Group rows by (day, dims) and add counts (or sums of ``value``) into ``out``.
+    With ``day_key`` every row goes to that one document (a cumulative section)."""
     if df.empty:
         return
-    cols = ["day", *dims]
+    cols = dims if day_key else ["day", *dims]
     frame = df[cols + ([value] if value else [])].copy()
     for d in dims:
-        if frame[d].dtype == object:
-            frame[d] = frame[d].fillna(_NULL)
-    grouped = frame.groupby(cols, sort=False)[value].sum() if value else frame.groupby(cols, sort=False).size()
+        # pandas 3 gives a column mixing None and text a string dtype whose missing value
+        # is NaN, which groupby would drop: every non-numeric dimension gets a stand-in
+        if not pd.api.types.is_numeric_dtype(frame[d]):
+            frame[d] = frame[d].astype(object).fillna(_NULL)
+    groups = frame.groupby(cols, sort=False, dropna=False)
+    grouped = groups[value].sum() if value else groups.size()
     grouped = grouped[grouped != 0]
+    if day_key:
+        cells = out.setdefault((section, day_key), {})
+        for key, count in grouped.items():
+            dim_key = _plain(key if isinstance(key, tuple) else (key,))
+            cells[dim_key] = cells.get(dim_key, 0) + int(count)
+        return
     day_str = {d: pd.Timestamp(d).date().isoformat() for d in pd.unique(grouped.index.get_level_values(0))}
     for key, count in grouped.items():
         day, *rest = key
         cells = out.setdefault((section, day_str[day]), {})
-        dim_key = tuple(None if v == _NULL else (int(v) if isinstance(v, np.integer) else v) for v in rest)
+        dim_key = _plain(rest)
         cells[dim_key] = cells.get(dim_key, 0) + int(count)
+
+
+def _plain(values: Iterable[Any]) -> tuple[Any, ...]:
+    return tuple(None if v == _NULL else (int(v) if isinstance(v, np.integer) else v) for v in values)
 
 
 def _response_samples(msgs: pd.DataFrame) -> pd.DataFrame:
@@ -133,10 +161,11 @@ def _response_samples(msgs: pd.DataFrame) -> pd.DataFrame:
 
 def contributions(worlds: Iterable[Mapping[str, Any]], tz: str) -> Contributions:
     """Every (section, local day) counter these contacts contribute to."""
-    contacts, convs, msgs, calls = _frames(worlds)
+    contacts, convs, msgs, ints = _frames(worlds)
     out: Contributions = {}
     if contacts.empty:
         return out
+    calls = ints[(ints["type"] == "call_log") & ints["owner"].notna() & ints["outcome"].isin(["answered", "rejected"])]
     contacts = contacts.set_index("cid", drop=False)
     convs = convs.join(contacts[["origin"]], on="cid")
     msgs = msgs.merge(convs[["vid", "cid", "group", "channel", "origin"]], on="vid", how="inner")
@@ -180,7 +209,30 @@ def contributions(worlds: Iterable[Mapping[str, Any]], tz: str) -> Contributions
         if not samples.empty:
             samples["day"], _ = _local_day_hour(samples["created"], tz)
             _emit(out, "rt", samples, ["origin", "group", "channel", "author", "seconds"])
+
+    _interactions(out, ints, tz)
+    owned = contacts[~contacts["deleted"]]
+    if not owned.empty:
+        # cumulative section: one document, the creation date is its first dimension
+        created = np.datetime_as_string(owned["day"].to_numpy().astype("datetime64[D]"), unit="D")
+        _emit(out, "own", owned.assign(created=created), ["created", "owner"], day_key=ALL_DAYS)
     return out
+
+
+def _interactions(out: Contributions, ints: pd.DataFrame, tz: str) -> None:
+    """Interaction counts, call durations, and (owner, contact) cells for distinct counts."""
+    if ints.empty:
+        return
+    ints = ints.assign(day=_local_day_hour(ints["at"], tz)[0])
+    _emit(out, "it", ints.assign(metric="n"), ["owner", "type", "call_type", "outcome", "metric"])
+    calls = ints[ints["type"] == "call_log"]
+    timed = calls[calls["ms"] >= 0]
+    _emit(out, "it", timed.assign(metric="t"), ["owner", "type", "call_type", "outcome", "metric"])
+    _emit(out, "it", timed.assign(metric="ms"), ["owner", "type", "call_type", "outcome", "metric"], value="ms")
+    _emit(out, "cc", calls.rename(columns={"cid": "contact"}), ["owner", "call_type", "outcome", "contact"])
+    mails = ints[ints["type"].isin(["campaign_email", "automation_email"])]
+    mails = mails.assign(kind=mails["type"].str[0], contact=mails["cid"])
+    _emit(out, "ec", mails, ["owner", "kind", "contact"])
 
 
 def subtract(new: Contributions, old: Contributions) -> Contributions:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-FILTERS = ("origin", "group", "channel", "owner")
+FILTERS = ("origin", "group", "channel", "owner", "call_type", "outcome")
 
 
 @dataclass(frozen=True)
@@ -19,9 +19,17 @@ class ReportDef:
     default_range: str = "last_30_days"
     description: str = ""
 
+    @property
+    def needs_directory(self) -> bool:
+        """Owner names, active users and call types come from the tenant's directory."""
+        return bool({"it", "cc", "ec", "own"} & set(self.sections))
+
 
 _CONV = {"origin": "origin", "group": "group", "channel": "channel", "owner": "owner"}
 _CONTACT = {"origin": "origin", "group": "entry_group"}
+# interaction reports: owner restricts rows; call_type and outcome restrict calls only
+_CALLS = {"owner": "owner", "call_type": "call_type", "outcome": "outcome"}
+_YEAR = "last_365_days"
 
 REPORTS: dict[str, ReportDef] = {
     r.id: r
@@ -81,6 +89,53 @@ REPORTS: dict[str, ReportDef] = {
             ("cv",),
             _CONV,
             description="Conversations created by local weekday and hour.",
+        ),
+        ReportDef(
+            "call-duration-by-type",
+            "Duración promedio de llamadas según tipo",
+            "Average call duration by type",
+            ("it", "cc"),
+            _CALLS,
+            _YEAR,
+            "Calls, distinct contacts called and average minutes per owner, call type and outcome, "
+            "with subtotals; the tenant's call types appear even with zero calls.",
+        ),
+        ReportDef(
+            "calls-per-contact",
+            "Promedio de llamadas por contacto",
+            "Calls per contact",
+            ("cc",),
+            _CALLS,
+            _YEAR,
+            "Calls, distinct contacts called and calls per contact, per owner and in total.",
+        ),
+        ReportDef(
+            "emails-per-contact",
+            "Cantidad promedio de correos enviados por contacto",
+            "E-mails sent per contact",
+            ("ec",),
+            {"owner": "owner"},
+            _YEAR,
+            "Campaign and automation e-mails, distinct contacts reached, and e-mails per contact.",
+        ),
+        ReportDef(
+            "interactions-by-type",
+            "Total de interacciones con contactos según tipo de interacción",
+            "Interactions by type",
+            ("it",),
+            {"owner": "owner"},
+            _YEAR,
+            "Count of each of the 11 interaction types (zeros included) and the total.",
+        ),
+        ReportDef(
+            "touches-per-user",
+            "Comunicaciones/toques por usuario",
+            "Touches per user",
+            ("it", "own"),
+            _CALLS,
+            _YEAR,
+            "Per owner: contacts owned at the range end, calls, e-mails, WhatsApp conversations "
+            "and communications per contact.",
         ),
     )
 }

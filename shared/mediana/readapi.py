@@ -7,16 +7,16 @@ rolled, sums the stored per-day sections. Both give identical numbers.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
 
 from mediana import keys
 from mediana.definitions import FILTERS, REPORTS
 from mediana.ranges import PRESETS, DateRange, RangeError, resolve_range
-from mediana.records import CHANNELS
-from mediana.reports import build_report
-from mediana.sections import SECTIONS, RangeSummary, decode_counter
+from mediana.records import CALL_OUTCOMES, CHANNELS
+from mediana.reports import Roster, build_report
+from mediana.sections import SECTIONS, RangeSummary
 from mediana.store import Store
 from mediana.timeutil import local_today
 
@@ -78,6 +78,10 @@ def parse_query(report_id: str, query: Mapping[str, list[str]]) -> tuple[dict[st
                 unknown = [v for v in flat if v not in CHANNELS and v != "none"]
                 if unknown:
                     raise bad_param(name, f"unknown channel {unknown[0]!r}; expected one of {', '.join(CHANNELS)}")
+            if name == "outcome":
+                unknown = [v for v in flat if v not in CALL_OUTCOMES and v != "none"]
+                if unknown:
+                    raise bad_param(name, f"unknown outcome {unknown[0]!r}; expected one of {', '.join(CALL_OUTCOMES)}")
             filters[name] = flat
         else:
             raise bad_param(name, "unknown parameter")
@@ -88,20 +92,11 @@ def parse_query(report_id: str, query: Mapping[str, list[str]]) -> tuple[dict[st
     return ranges, filters
 
 
-def _summaries_from_days(
-    store: Store, tenant: str, sections: tuple[str, ...], span: DateRange
-) -> dict[str, RangeSummary]:
-    out = {}
-    for section in sections:
-        summary = RangeSummary(section, span)
-        docs = store.query_docs(
-            keys.days_pk(tenant),
-            keys.day_base(section, span.previous.start.isoformat()),
-            keys.day_base(section, span.end.isoformat()),
-        )
-        for base, doc in docs.items():
-            summary.fold(date.fromisoformat(base.split("#", 1)[1]), decode_counter(doc["cells"]))
-        out[section] = summary
+def summaries_from_days(store: Store, tenant: str, sections: Iterable[str], span: DateRange) -> dict[str, RangeSummary]:
+    """Sum stored day documents over a range and its previous period."""
+    out = {section: RangeSummary(section, span) for section in sections}
+    for (section, day_key), cells in store.day_docs(tenant, out, span.previous.start, span.end).items():
+        out[section].fold_doc(day_key, cells)
     return out
 
 
@@ -113,19 +108,23 @@ def get_report(store: Store, tenant: str, report_id: str, query: Mapping[str, li
     custom = ranges["from"] is not None
     preset = None if custom else (ranges["range"] or report.default_range)
 
-    wanted = [keys.preset_base(preset, s) for s in report.sections] if preset else []
-    state, docs = store.get_state_and_docs(tenant, keys.presets_pk(tenant), wanted)
+    presets_pk, tenant_pk = keys.presets_pk(tenant), keys.tenant_pk(tenant)
+    wanted = [(presets_pk, keys.preset_base(preset, s)) for s in report.sections] if preset else []
+    if report.needs_directory:
+        wanted.append((tenant_pk, keys.DIRECTORY_BASE))
+    state, docs = store.get_state_and_docs(tenant, wanted)
     tz = (state.tz if state else None) or "UTC"
     span = resolve_range(local_today(tz), ranges["range"], ranges["from"], ranges["to"], report.default_range)
 
-    summaries: dict[str, RangeSummary] = {}
-    if preset and len(docs) == len(report.sections) and all(_fresh(d, span) for d in docs.values()):
-        summaries = {doc["section"]: RangeSummary.from_doc(doc) for doc in docs.values()}
+    found = [doc for (pk, _), doc in docs.items() if pk == presets_pk]
+    if preset and len(found) == len(report.sections) and all(_fresh(d, span) for d in found):
+        summaries = {doc["section"]: RangeSummary.from_doc(doc) for doc in found}
         source = "preset"
     else:
-        summaries = _summaries_from_days(store, tenant, report.sections, span)
+        summaries = summaries_from_days(store, tenant, report.sections, span)
         source = "days"
-    body = build_report(report_id, summaries, filters)
+    roster = Roster.from_directory(docs.get((tenant_pk, keys.DIRECTORY_BASE)))
+    body = build_report(report_id, summaries, filters, roster)
     return {
         "report": report_id,
         "title": {"es": report.title_es, "en": report.title_en},

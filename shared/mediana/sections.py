@@ -19,11 +19,19 @@ Key = tuple[Any, ...]
 Counter = dict[Key, int]
 
 
+ALL_DAYS = "all"  # the one "day" key of a cumulative section
+
+
 @dataclass(frozen=True)
 class Section:
     name: str
     dims: tuple[str, ...]
     series: bool  # keep the local date in range summaries (per-day series, weekday)
+    # Cumulative: one stored document (day key ALL_DAYS) whose first dim is a local
+    # date; a range summary counts every cell dated on or before the range's end
+    # (and keeps the other dims). "Contacts owned at the range end" reads one item,
+    # however long the history.
+    cumulative: bool = False
 
 
 SECTIONS: dict[str, Section] = {
@@ -41,6 +49,15 @@ SECTIONS: dict[str, Section] = {
         Section("cl", ("origin", "group", "channel", "owner"), True),
         # response time histogram, on the reply's date
         Section("rt", ("origin", "group", "channel", "author", "seconds"), False),
+        # interactions by occurred date: metric n = count, ms = call duration (milliseconds) summed
+        Section("it", ("owner", "type", "call_type", "outcome", "metric"), False),
+        # calls per contact: the contact is a dimension, so summing days keeps one cell per
+        # (owner, call type, outcome, contact) and a distinct count of any range is exact
+        Section("cc", ("owner", "call_type", "outcome", "contact"), False),
+        # campaign / automation e-mails per contact (kind c / a), same idea
+        Section("ec", ("owner", "kind", "contact"), False),
+        # contacts (not deleted) by local creation date and current owner
+        Section("own", ("created", "owner"), False, cumulative=True),
     )
 }
 
@@ -71,6 +88,24 @@ class RangeSummary:
     span: DateRange
     cur: Counter = field(default_factory=dict)
     prev: Counter = field(default_factory=dict)
+
+    def fold_doc(self, day_key: str, counter: Mapping[Key, int], sign: int = 1) -> bool:
+        """Add one stored day document (ISO date, or ALL_DAYS for a cumulative section)."""
+        if SECTIONS[self.section].cumulative:
+            return self.fold_cumulative(counter, sign)
+        return self.fold(date.fromisoformat(day_key), counter, sign)
+
+    def fold_cumulative(self, counter: Mapping[Key, int], sign: int = 1) -> bool:
+        cur_end, prev_end = self.span.end.isoformat(), self.span.previous.end.isoformat()
+        changed = False
+        for key, value in counter.items():
+            if key[0] <= cur_end:
+                add_into(self.cur, {key[1:]: value}, sign)
+                changed = True
+            if key[0] <= prev_end:
+                add_into(self.prev, {key[1:]: value}, sign)
+                changed = True
+        return changed
 
     def fold(self, day: date, counter: Mapping[Key, int], sign: int = 1) -> bool:
         """Add one day's counter (or a signed delta); False if the day is outside."""

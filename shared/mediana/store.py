@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
+from datetime import date
 from typing import Any
 
 import boto3
@@ -24,6 +25,7 @@ from pynamodb.models import Model
 
 from mediana import blobs, keys
 from mediana.config import Config
+from mediana.sections import ALL_DAYS, SECTIONS, Counter, decode_counter
 
 US = 1_000_000
 STALE_BLOCK_US = 20 * 60 * US  # an ingest block older than this died with its Lambda
@@ -325,11 +327,14 @@ class Store:
             out[base] = (blobs.decode(chunks), int(part.n))
         return out
 
-    def get_state_and_docs(self, tenant: str, pk: str, bases: list[str]) -> tuple[TenantState | None, dict[str, Any]]:
-        """The tenant state and some documents in one BatchGetItem (the read path's
-        single round trip for a preset); extra parts of a large document follow."""
+    def get_state_and_docs(
+        self, tenant: str, wanted: Iterable[tuple[str, str]]
+    ) -> tuple[TenantState | None, dict[tuple[str, str], Any]]:
+        """The tenant state and some (pk, base) documents in one BatchGetItem (the read
+        path's single round trip for a preset); extra parts of a large document follow."""
+        wanted = list(wanted)
         request = [{"pk": {"S": keys.tenant_pk(tenant)}, "sk": {"S": keys.STATE_SK}}]
-        request += [{"pk": {"S": pk}, "sk": {"S": keys.part_sk(b, 0)}} for b in bases]
+        request += [{"pk": {"S": pk}, "sk": {"S": keys.part_sk(b, 0)}} for pk, b in wanted]
         items: list[dict[str, Any]] = []
         pending: dict[str, Any] = {self.cfg.state_table: {"Keys": request}}
         while pending:
@@ -337,20 +342,38 @@ class Store:
             items.extend(out["Responses"].get(self.cfg.state_table, []))
             pending = out.get("UnprocessedKeys") or {}
         state = None
-        first: dict[str, DocPart] = {}
+        first: dict[tuple[str, str], DocPart] = {}
         for raw in items:
-            if raw["sk"]["S"] == keys.STATE_SK:
+            if raw["pk"]["S"] == keys.tenant_pk(tenant) and raw["sk"]["S"] == keys.STATE_SK:
                 state = TenantState.from_raw_data(raw)
             else:
                 part = DocPart.from_raw_data(raw)
-                first[keys.base_of(part.sk)] = part
-        docs: dict[str, Any] = {}
-        for base, part in first.items():
+                first[(part.pk, keys.base_of(part.sk))] = part
+        docs: dict[tuple[str, str], Any] = {}
+        for (pk, base), part in first.items():
             if int(part.n) == 1:
-                docs[base] = blobs.decode([part.v])
+                docs[(pk, base)] = blobs.decode([part.v])
             else:
-                docs.update({b: d for b, (d, _) in self.get_docs(pk, [base], consistent=False).items()})
+                docs[(pk, base)] = self.get_docs(pk, [base], consistent=False)[base][0]
         return state, docs
+
+    def day_docs(
+        self, tenant: str, sections: Iterable[str], first: date, last: date, consistent: bool = False
+    ) -> dict[tuple[str, str], Counter]:
+        """Stored day documents of ``sections`` dated in [first, last]: one Query per
+        dated section; a cumulative section is its one document, whatever the dates."""
+        pk = keys.days_pk(tenant)
+        out: dict[tuple[str, str], Counter] = {}
+        for section in sections:
+            if SECTIONS[section].cumulative:
+                base = keys.day_base(section, ALL_DAYS)
+                docs = {b: doc for b, (doc, _) in self.get_docs(pk, [base], consistent).items()}
+            else:
+                low, high = keys.day_base(section, first.isoformat()), keys.day_base(section, last.isoformat())
+                docs = self.query_docs(pk, low, high, consistent=consistent)
+            for base, doc in docs.items():
+                out[(section, base.split("#", 1)[1])] = decode_counter(doc["cells"])
+        return out
 
     def query_docs(self, pk: str, low: str, high: str, consistent: bool = False) -> dict[str, Any]:
         """Documents whose base lies in [low, high] (sort-key order)."""
