@@ -42,6 +42,22 @@ def measure(label: str, fn: Any) -> Any:
     return out
 
 
+def largest_items(store: Any) -> None:
+    """The biggest stored items (DynamoDB's limit is 400 KB per item)."""
+    sizes: list[tuple[int, str, str]] = []
+    pages = store.ddb.get_paginator("scan").paginate(TableName=store.cfg.state_table)
+    for page in pages:
+        for item in page["Items"]:
+            size = sum(len(k) + len(json.dumps(v, default=str)) for k, v in item.items())
+            if "v" in item:
+                size = len(item["v"]["B"]) + len(item["pk"]["S"]) + len(item["sk"]["S"]) + 16
+            sizes.append((size, item["pk"]["S"], item["sk"]["S"]))
+    sizes.sort(reverse=True)
+    print("largest items (bytes, pk, sk):")
+    for size, pk, sk in sizes[:5]:
+        print(f"   {size:8d}  {pk}  {sk}")
+
+
 def main() -> None:
     days = int(sys.argv[1]) if len(sys.argv) > 1 else 90
     per_day = float(sys.argv[2]) if len(sys.argv) > 2 else 30.0
@@ -67,6 +83,18 @@ def main() -> None:
     small = measure("refresh after small delta", lambda: refresh_tenant(store, "big"))
     print("   ", json.dumps(small.as_dict()))
     measure("idle refresh (stray message)", lambda: refresh_tenant(store, "big"))
+    from mediana.readapi import get_report
+    from mediana.timeutil import local_today
+
+    end = local_today(store.get_state("big").tz or "UTC")  # type: ignore[union-attr]
+    start = end.fromordinal(end.toordinal() - 364).isoformat()
+    for report_id in ("calls-per-contact", "touches-per-user", "response-time"):
+        measure(f"read {report_id} (preset)", lambda r=report_id: get_report(store, "big", r, {}))
+        measure(
+            f"read {report_id} (365-day custom)",
+            lambda r=report_id: get_report(store, "big", r, {"from": [start], "to": [end.isoformat()]}),
+        )
+    largest_items(store)
     from mediana.aggregate import schedule
 
     measure("scheduler tick (fleet)", lambda: schedule(store))

@@ -92,13 +92,20 @@ class Pump:
         messages = out.get("Messages", [])
         if not messages:
             return 0
-        result = handlers.function("aggregator").handler(
-            handlers.sqs_event(messages, self.queue_arn), handlers.FakeContext("aggregator")
-        )
-        failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+        try:
+            result = handlers.function("aggregator").handler(
+                handlers.sqs_event(messages, self.queue_arn), handlers.FakeContext("aggregator")
+            )
+            failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
+        except Exception:  # noqa: BLE001 - as Lambda does: a failed invocation returns the whole batch
+            failed = {m["MessageId"] for m in messages}
         for m in messages:
             if m["MessageId"] not in failed:
                 self.store.sqs.delete_message(QueueUrl=self.store.cfg.queue_url, ReceiptHandle=m["ReceiptHandle"])
+            else:  # what the visibility timeout does, without the wait: delivered again (DLQ after max receives)
+                self.store.sqs.change_message_visibility(
+                    QueueUrl=self.store.cfg.queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
+                )
         return len(messages)
 
     def tick(self) -> None:

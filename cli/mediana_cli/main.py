@@ -77,38 +77,37 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def cmd_refresh(args: argparse.Namespace) -> int:
+    """The same request as POST /v1/refresh: deduplicated, cooled down, tracked."""
+    from mediana import refresh
+
     store = _store()
-    state = store.get_state(args.tenant)
-    target = int(state.next_seq or 0) if state else 0
     now_s = int(time.time())
-    store.mark_due(args.tenant, now_s, rebuild=args.rebuild)
-    store.enqueue(args.tenant, "manual", f"{args.tenant}:manual:{time.time_ns()}")
-    if args.inline:
+    if args.rebuild:
+        store.mark_due(args.tenant, now_s, rebuild=True)
+    answer = refresh.request_refresh(store, args.tenant, now_s, "cli")
+    if answer.status == 429:
+        print(json.dumps({**answer.body, "retry_after_s": answer.retry_after_s}), file=sys.stderr)
+        return 2
+    refresh_id = answer.body["refresh_id"]
+    if args.inline:  # run it in this process instead of waiting for the queue
         from mediana.aggregate import refresh_tenant
 
-        print(json.dumps(refresh_tenant(store, args.tenant).as_dict()))
-        return 0
-    if not args.wait:
-        print(json.dumps({"tenant_id": args.tenant, "status": "queued"}))
+        if refresh.start(store, args.tenant, refresh_id, now_s, 1):
+            refresh_tenant(store, args.tenant)
+            state = store.get_state(args.tenant)
+            through = state.data_through if state else None
+            refresh.finish(store, args.tenant, refresh_id, int(time.time()), data_through=through)
+    elif not args.wait:
+        print(json.dumps(answer.body))
         return 0
     deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline:
-        state = store.get_state(args.tenant)
-        if state and int(state.cursor or 0) >= target and not state.pending and not state.rebuild:
-            print(
-                json.dumps(
-                    {
-                        "tenant_id": args.tenant,
-                        "status": "applied",
-                        "cursor": int(state.cursor or 0),
-                        "data_through": state.data_through,
-                        "computed_at": state.computed_at,
-                    }
-                )
-            )
-            return 0
+        record = store.get_refresh(args.tenant, refresh_id)
+        if record and record["status"] in ("succeeded", "failed"):
+            print(json.dumps(refresh.public(record)))
+            return 0 if record["status"] == "succeeded" else 1
         time.sleep(0.5)
-    print(json.dumps({"tenant_id": args.tenant, "status": "timeout"}), file=sys.stderr)
+    print(json.dumps({"refresh_id": refresh_id, "status": "timeout"}), file=sys.stderr)
     return 1
 
 
@@ -133,6 +132,7 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
 
 
 def cmd_tenants(args: argparse.Namespace) -> int:
+    """Operators: each tenant with its cursor, freshness, last refresh and quarantine."""
     for s in _store().list_states():
         print(
             json.dumps(
@@ -140,11 +140,49 @@ def cmd_tenants(args: argparse.Namespace) -> int:
                     "tenant_id": s.pk[2:],
                     "cursor": int(s.cursor or 0),
                     "next_seq": int(s.next_seq or 0),
+                    "behind": int(s.next_seq or 0) - int(s.cursor or 0),
                     "timezone": s.tz,
                     "data_through": s.data_through,
                     "computed_at": s.computed_at,
+                    "active_refresh": s.active_refresh,
+                    "last_manual_refresh": (
+                        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(s.last_refresh_done)))
+                        if s.last_refresh_done
+                        else None
+                    ),
                     "quarantined": int(s.quarantined or 0),
                 }
+            )
+        )
+    return 0
+
+
+def cmd_costs(args: argparse.Namespace) -> int:
+    """Finance: the month's per-tenant cost, as a table (or CSV)."""
+    from mediana.costs import MONTH, month_rows, to_csv
+
+    if not MONTH.match(args.month):
+        print(f"--month: expected YYYY-MM, got {args.month!r}", file=sys.stderr)
+        return 2
+    store = _store()
+    report = month_rows(store.month_costs(args.month), args.month, args.region or store.cfg.region)
+    if args.csv:
+        sys.stdout.write(to_csv(report))
+        return 0
+    services = list(report["total"]["services_usd"])
+    header = ["tenant", *services, "total_usd"]
+    table = [
+        [row["tenant_id"], *(f"{row['services_usd'][s]:.4f}" for s in services), f"{row['total_usd']:.4f}"]
+        for row in [*report["rows"], report["total"]]
+    ]
+    widths = [max(len(str(r[i])) for r in [header, *table]) for i in range(len(header))]
+    print(f"{report['month']}  {report['region']}  {report['currency']}  (prices as of {report['prices_as_of']})")
+    for i, row in enumerate([header, *table]):
+        if i == len(table):
+            print("  ".join("-" * w for w in widths))
+        print(
+            "  ".join(
+                str(c).rjust(w) if j else str(c).ljust(w) for j, (c, w) in enumerate(zip(row, widths, strict=True))
             )
         )
     return 0
@@ -189,6 +227,11 @@ def parser() -> argparse.ArgumentParser:
     qua.set_defaults(func=cmd_quarantine)
     ten = sub.add_parser("tenants", help="each tenant with its cursor and freshness")
     ten.set_defaults(func=cmd_tenants)
+    cost = sub.add_parser("costs", help="per-tenant AWS cost of a month (finance)")
+    cost.add_argument("--month", default=time.strftime("%Y-%m", time.gmtime()), help="YYYY-MM (UTC)")
+    cost.add_argument("--region", default=None, help="price region (default: the stack's)")
+    cost.add_argument("--csv", action="store_true", help="CSV instead of a table")
+    cost.set_defaults(func=cmd_costs)
     return p
 
 

@@ -71,6 +71,9 @@ def create_resources(endpoint: str, region: str, prefix: str = "mediana-local") 
         if res["Type"] == "AWS::DynamoDB::Table":
             name = f"{prefix}-{lid}"
             ddb.create_table(**_table_args(name, props))
+            ttl = props.get("TimeToLiveSpecification")
+            if ttl:
+                ddb.update_time_to_live(TableName=name, TimeToLiveSpecification=ttl)
             local[lid] = name
         elif res["Type"] == "AWS::S3::Bucket":
             name = f"{prefix}-{lid}".lower()
@@ -102,8 +105,11 @@ def create_resources(endpoint: str, region: str, prefix: str = "mediana-local") 
         for lid, r in resources.items()
         if r["Type"] == "AWS::S3::Bucket" and isinstance(r["Properties"].get("BucketName"), dict)
     }
+    params = template.get("Parameters", {})
     for var, value in template["Globals"]["Function"]["Environment"]["Variables"].items():
-        if isinstance(value, dict) and "Ref" in value:
+        if isinstance(value, dict) and value.get("Ref") in params:
+            env[var] = str(params[value["Ref"]]["Default"])
+        elif isinstance(value, dict) and "Ref" in value:
             env[var] = local[value["Ref"]]
         elif isinstance(value, dict) and "Fn::Sub" in value and str(value["Fn::Sub"]) in bucket_subs:
             env[var] = local[bucket_subs[str(value["Fn::Sub"])]]

@@ -13,24 +13,32 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from mediana import refresh
 from mediana.aggregate import refresh_tenant
+from mediana.meter import METER, metered
 from mediana.records import valid_tenant_id
 from mediana.store import default_store as store
+from mediana.timeutil import now_us
 
+METER.capture_stdout()  # before the Logger: its lines are metered
 logger = Logger()
 metrics = Metrics()
 tracer = Tracer()
 # FIFO: after a failure the rest of the batch is returned too, keeping per-tenant order.
 processor = SqsFifoPartialProcessor()
 _context: LambdaContext | None = None
+_batch_size = 1
 
 
 def _time_left() -> int:
     return _context.get_remaining_time_in_millis() if _context else 10**9
 
 
-def _continue(tenant: str, cursor: int) -> None:
-    store().enqueue(tenant, "continue", f"{tenant}:continue:{cursor}")
+def _continue(refresh_id: str | None) -> Any:
+    def send(tenant: str, cursor: int) -> None:
+        store().enqueue(tenant, "continue", f"{tenant}:continue:{cursor}", refresh_id=refresh_id)
+
+    return send
 
 
 @tracer.capture_method
@@ -41,17 +49,39 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
         logger.error("message without a valid tenant_id dropped", extra={"body": record.body[:500]})
         return {}
     logger.append_keys(tenant_id=tenant)
-    report = refresh_tenant(store(), tenant, time_left_ms=_time_left, on_continue=_continue)
-    logger.info("refreshed", extra={"reason": body.get("reason"), **report.as_dict()})
+    with METER.serving(tenant):
+        METER.add("sqs_requests", 2 / _batch_size)  # its share of the batch's receive and delete
+        return _refresh(tenant, body.get("refresh_id"), int(record.attributes.approximate_receive_count or 1))
+
+
+def _refresh(tenant: str, refresh_id: str | None, attempt: int) -> dict[str, Any]:
+    """Refresh one tenant; a manual refresh's record follows it (running, succeeded, failed)."""
+    if refresh_id and not refresh.start(store(), tenant, refresh_id, now_us() // 1_000_000, attempt):
+        refresh_id = None  # already finished: refresh as a scheduled run would
+    try:
+        report = refresh_tenant(store(), tenant, time_left_ms=_time_left, on_continue=_continue(refresh_id))
+    except Exception as exc:
+        if refresh_id:
+            last = attempt >= store().cfg.refresh_max_receives
+            reason = f"{type(exc).__name__}: {exc}"
+            refresh.finish(store(), tenant, refresh_id, now_us() // 1_000_000, error=reason, retrying=not last)
+        raise
+    if refresh_id and not report.continued:
+        state = store().get_state(tenant)
+        through = state.data_through if state else None
+        refresh.finish(store(), tenant, refresh_id, now_us() // 1_000_000, data_through=through)
+    logger.info("refreshed", extra={"refresh_id": refresh_id, **report.as_dict()})
     metrics.add_metric("RecordsFolded", MetricUnit.Count, report.records)
     metrics.add_metric("IdleRuns", MetricUnit.Count, 1 if report.idle else 0)
     return report.as_dict()
 
 
+@metered(store)
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    global _context
+    global _context, _batch_size
     _context = context
+    _batch_size = max(1, len(event.get("Records") or []))
     return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

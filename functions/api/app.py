@@ -3,23 +3,35 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+import time
 from typing import Annotated, Any
 
+import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mediana.auth import AuthError, Principal, principal_from_claims
-from mediana.readapi import ApiError, catalogue, get_report
+from mediana.costs import MONTH, month_rows, to_csv
+from mediana.meter import METER, metered
+from mediana.readapi import ApiError, bad_param, catalogue, get_report
+from mediana.refresh import RefreshAnswer, public, request_refresh
 from mediana.schemas import ReportResponse
 from mediana.store import default_store as store
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
+METER.capture_stdout()  # before the Logger: its lines are metered
 logger = Logger()
 metrics = Metrics()
 tracer = Tracer()
@@ -61,11 +73,15 @@ def _body(description: str, model: Any) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"model": model}}}
 
 
-def _principal() -> Principal:
+def _principal(bill_tenant: bool = True) -> Principal:
+    """The caller, from the authorizer's verified claims. Its tenant is billed for
+    the request (finance's reads of every tenant are the shared row's)."""
     ctx = app.current_event.request_context
     claims = ctx.authorizer.jwt_claim if ctx.authorizer else None
     principal = principal_from_claims(claims)
     logger.append_keys(tenant_id=principal.tenant_id)
+    if bill_tenant:
+        METER.set_tenant(principal.tenant_id)
     return principal
 
 
@@ -147,6 +163,164 @@ def read_report(
     return _cached(body)
 
 
+class RefreshStatus(BaseModel):
+    refresh_id: str
+    status: str = Field(description="queued | running | succeeded | failed")
+    requested_at: str | None
+    started_at: str | None
+    finished_at: str | None
+    data_through: str | None = Field(description="what the refresh produced (once succeeded)")
+    attempts: int
+    error: str | None = Field(description="why it failed, or the last attempt's error while retrying")
+
+
+class CostLine(BaseModel):
+    line: str
+    service: str
+    unit: str
+    quantity: float
+    usd: float
+
+
+class CostRow(BaseModel):
+    tenant_id: str = Field(description="a tenant, '_shared' (work for no single tenant) or 'total'")
+    days_metered: int
+    services_usd: dict[str, float]
+    total_usd: float
+    lines: list[CostLine]
+    reported_capacity: dict[str, float]
+
+
+class CostReport(BaseModel):
+    month: str
+    region: str
+    currency: str
+    prices_as_of: str
+    rows: list[CostRow]
+    total: CostRow
+
+
+class _CoolingDown(Exception):
+    """Raised inside the idempotent call so a 429 is not remembered under the key."""
+
+    def __init__(self, answer: RefreshAnswer) -> None:
+        super().__init__("cooling down")
+        self.answer = answer
+
+
+IDEMPOTENCY = IdempotencyConfig(event_key_jmespath="[tenant_id, key]", expires_after_seconds=24 * 3600)
+
+
+@functools.cache
+def _idempotent_refresh() -> Any:
+    cfg = store().cfg
+    client = boto3.session.Session(region_name=cfg.region).client("dynamodb", endpoint_url=cfg.endpoint)
+    METER.install(client)
+    layer = DynamoDBPersistenceLayer(table_name=cfg.idempotency_table, boto3_client=client)
+
+    @idempotent_function(data_keyword_argument="request", persistence_store=layer, config=IDEMPOTENCY)
+    def run(request: dict[str, Any]) -> dict[str, Any]:
+        answer = request_refresh(store(), request["tenant_id"], int(time.time()), request.get("by"))
+        if answer.status == 429:
+            raise _CoolingDown(answer)
+        return answer.body
+
+    return run
+
+
+def _refresh_response(body: dict[str, Any], status: int = 202) -> Response:
+    headers = {"Location": f"/v1/refresh/{body['refresh_id']}", "Cache-Control": "no-store"}
+    return _json(status, body, headers)
+
+
+@app.post(
+    "/v1/refresh",
+    summary="Refresh this tenant's reports now (role admin)",
+    description="202 with the refresh; a refresh already queued or running is returned instead of a new one. "
+    "Within the cool-down after the last completed refresh: 429 with Retry-After. "
+    "An Idempotency-Key header makes retries return the first answer.",
+    responses={
+        202: _body("RefreshStatus", RefreshStatus),
+        401: _body("ErrorResponse", ErrorResponse),
+        403: _body("ErrorResponse", ErrorResponse),
+        429: _body("ErrorResponse", ErrorResponse),
+    },
+)
+def post_refresh():  # noqa: ANN201 - Powertools derives the schema from `responses`
+    principal = _principal()
+    principal.require("admin")
+    key = (app.current_event.headers.get("idempotency-key") or "").strip()
+    if len(key) > 200:
+        raise bad_param("Idempotency-Key", "at most 200 characters")
+    try:
+        if key:
+            IDEMPOTENCY.register_lambda_context(app.lambda_context)
+            run = _idempotent_refresh()
+            body = run(request={"tenant_id": principal.tenant_id, "key": key, "by": principal.subject})
+        else:
+            answer = request_refresh(store(), principal.tenant_id, int(time.time()), principal.subject)
+            if answer.status == 429:
+                raise _CoolingDown(answer)
+            body = answer.body
+    except _CoolingDown as cooling:
+        retry = str(cooling.answer.retry_after_s or 1)
+        return _json(429, cooling.answer.body, {"Retry-After": retry, "Cache-Control": "no-store"})
+    metrics.add_metric("RefreshRequested", MetricUnit.Count, 1)
+    return _refresh_response(body)
+
+
+@app.get(
+    "/v1/refresh/<refresh_id>",
+    summary="A refresh's status and timings",
+    responses={
+        200: _body("RefreshStatus", RefreshStatus),
+        401: _body("ErrorResponse", ErrorResponse),
+        404: _body("ErrorResponse", ErrorResponse),
+    },
+)
+def get_refresh(refresh_id: Annotated[str, Path(description="from POST /v1/refresh")]):  # noqa: ANN201
+    principal = _principal()
+    record = store().get_refresh(principal.tenant_id, refresh_id) if len(refresh_id) <= 100 else None
+    if record is None:  # another tenant's id is simply not in this tenant's partition
+        raise ApiError(404, "not_found", f"no refresh {refresh_id!r} for this tenant")
+    return _refresh_response(public(record), 200)
+
+
+@app.get(
+    "/v1/costs",
+    summary="Per-tenant AWS cost of a month (role finance), JSON or CSV",
+    responses={
+        200: {
+            "description": "CostReport",
+            "content": {"application/json": {"model": CostReport}, "text/csv": {"schema": {"type": "string"}}},
+        },
+        400: _body("ErrorResponse", ErrorResponse),
+        401: _body("ErrorResponse", ErrorResponse),
+        403: _body("ErrorResponse", ErrorResponse),
+    },
+)
+def get_costs(
+    month: Annotated[str | None, Query(description="YYYY-MM (UTC); default this month")] = None,
+    format_: Annotated[str | None, Query(alias="format", description="json (default) or csv")] = None,
+):  # noqa: ANN201
+    principal = _principal(bill_tenant=False)
+    principal.require("finance")
+    month = month or time.strftime("%Y-%m", time.gmtime())
+    if not MONTH.match(month):
+        raise bad_param("month", f"expected YYYY-MM, got {month!r}")
+    if format_ not in (None, "json", "csv"):
+        raise bad_param("format", f"expected json or csv, got {format_!r}")
+    cfg = store().cfg
+    report = month_rows(store().month_costs(month), month, cfg.region)
+    if format_ == "csv":
+        headers = {
+            "Content-Disposition": f'attachment; filename="mediana-costs-{month}.csv"',
+            "Cache-Control": "no-store",
+        }
+        return Response(status_code=200, content_type="text/csv", body=to_csv(report), headers=headers)
+    return _json(200, report, {"Cache-Control": "no-store"})
+
+
 @app.get("/v1/openapi.json", summary="This API's OpenAPI document", include_in_schema=False)
 def openapi():  # noqa: ANN201
     return Response(status_code=200, content_type="application/json", body=openapi_document())
@@ -156,6 +330,7 @@ def openapi_document() -> str:
     return app.get_openapi_json_schema(title="mediana reports API", version="1.0.0")
 
 
+@metered(store, min_flush_interval_s=float(os.environ.get("METER_FLUSH_SECONDS", "60")))
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context(clear_state=True)
@@ -170,3 +345,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
             "headers": {"Content-Type": "application/json"},
             "body": json.dumps({"error": {"code": "internal", "message": "internal error"}}),
         }
+    finally:
+        METER.add("api_requests", 1)  # the caller's tenant once its token is verified, else the shared row

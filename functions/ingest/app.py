@@ -11,13 +11,16 @@ from aws_lambda_powertools.utilities.data_classes import S3Event, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mediana import keys
 from mediana.ingest import ingest_lines, iter_lines
+from mediana.meter import INCOMING_RETENTION_DAYS, METER, metered
 from mediana.store import default_store as store
 
+METER.capture_stdout()  # before the Logger: its lines are metered
 logger = Logger()
 metrics = Metrics()
 tracer = Tracer()
 
 
+@metered(store)
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context
@@ -31,8 +34,11 @@ def handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
             logger.warning("object outside incoming/{tenant}/ ignored", extra={"key": key})
             continue
         logger.append_keys(tenant_id=tenant)
-        body = store().s3.get_object(Bucket=record.s3.bucket.name, Key=key)["Body"].read()
-        result = ingest_lines(store(), tenant, key, iter_lines(body))
+        with METER.serving(tenant):
+            METER.add("s3_put_requests", 1)  # the upload that brought the file (the bucket owner pays)
+            METER.add("s3_byte_months", record.s3.get_object.size * INCOMING_RETENTION_DAYS / 30)
+            body = store().s3.get_object(Bucket=record.s3.bucket.name, Key=key)["Body"].read()
+            result = ingest_lines(store(), tenant, key, iter_lines(body))
         logger.info(
             "ingested",
             extra={

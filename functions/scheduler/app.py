@@ -8,18 +8,21 @@ from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mediana.aggregate import schedule
+from mediana.meter import METER, metered
 from mediana.store import default_store as store
 
+METER.capture_stdout()  # before the Logger: its lines are metered
 logger = Logger()
 metrics = Metrics()
 tracer = Tracer()
 
 
+@metered(store)
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    logger.append_keys(tenant_id="*")  # fan-out serves every tenant
+    logger.append_keys(tenant_id="*")  # fan-out serves every tenant: its cost is the ledger's shared row
     tenants = schedule(store())
     metrics.add_metric("TenantsEnqueued", MetricUnit.Count, len(tenants))
     logger.info("scheduled", extra={"enqueued": tenants})

@@ -30,6 +30,7 @@ class AuthError(Exception):
 class Principal:
     tenant_id: str
     roles: frozenset[str]
+    subject: str | None = None
 
     def require(self, *roles: str) -> None:
         if not self.roles.intersection(roles):
@@ -101,4 +102,5 @@ def principal_from_claims(claims: Mapping[str, Any] | None) -> Principal:
     only, never from a request parameter."""
     if not claims or not claims.get("tenant_id"):
         raise AuthError(401, "missing or invalid bearer token")
-    return Principal(str(claims["tenant_id"]), _roles(claims.get("roles")))
+    subject = claims.get("sub")
+    return Principal(str(claims["tenant_id"]), _roles(claims.get("roles")), str(subject) if subject else None)

@@ -14,6 +14,10 @@ class Config:
     queue_url: str
     region: str
     endpoint: str | None  # AWS_ENDPOINT_URL: a moto server locally, None on AWS
+    idempotency_table: str = "mediana-idempotency"
+    refresh_cooldown_s: int = 300
+    refresh_max_receives: int = 5
+    refresh_ttl_s: int = 7 * 86400
 
     @classmethod
     def from_env(cls) -> Config:
@@ -24,7 +28,16 @@ class Config:
             queue_url=os.environ.get("REFRESH_QUEUE_URL", ""),
             region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
             endpoint=os.environ.get("AWS_ENDPOINT_URL") or None,
+            idempotency_table=os.environ.get("IDEMPOTENCY_TABLE", "mediana-idempotency"),
+            refresh_cooldown_s=env_int("REFRESH_COOLDOWN_SECONDS", 300),
+            refresh_max_receives=env_int("REFRESH_MAX_RECEIVES", 5),
+            refresh_ttl_s=env_int("REFRESH_TTL_SECONDS", 7 * 86400),
         )
+
+    @property
+    def trust_reported_capacity(self) -> bool:
+        """AWS's ConsumedCapacity is real; a local stand-in's (moto: a constant) is not."""
+        return self.endpoint is None
 
 
 def env_int(name: str, default: int) -> int:

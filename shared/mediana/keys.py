@@ -8,6 +8,9 @@ State table items, all under partitions that start with the tenant:
   T#{t}#D      {sec}#{date}#{part}   one section of one local day
   T#{t}#P      {preset}#{sec}#{part} one section summed over a preset range
   T#{t}#Q      {at}#{source}#{line}  a quarantined line
+  T#{t}#R      {refresh_id}    a manual refresh (expires by TTL)
+  COST#{month} {tenant}#{day}  the cost ledger: one item per tenant per UTC day, counters
+                                (one partition per month: finance reads a month in one Query)
 The log table holds source versions under (tenant_id, seq).
 """
 
@@ -39,6 +42,18 @@ def presets_pk(tenant: str) -> str:
 
 def quarantine_pk(tenant: str) -> str:
     return f"T#{tenant}#Q"
+
+
+def refresh_pk(tenant: str) -> str:
+    return f"T#{tenant}#R"
+
+
+def costs_pk(month: str) -> str:
+    return f"COST#{month}"
+
+
+def costs_sk(tenant: str, day: str) -> str:
+    return f"{tenant}#{day}"
 
 
 DIRECTORY_BASE = "DIR"

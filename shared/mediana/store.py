@@ -8,9 +8,11 @@ import json
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import boto3
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 from botocore.exceptions import ClientError
 from pynamodb.attributes import (
     BinaryAttribute,
@@ -24,7 +26,9 @@ from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
 from mediana import blobs, keys
+from mediana.capacity import decimal
 from mediana.config import Config
+from mediana.meter import METER
 from mediana.sections import ALL_DAYS, SECTIONS, Counter, decode_counter
 
 US = 1_000_000
@@ -63,6 +67,9 @@ class TenantState(Model):
     quarantined = NumberAttribute(null=True)
     rebuild = BooleanAttribute(null=True)
     last_batch = UnicodeAttribute(null=True)  # JSON: figures of the last batch
+    active_refresh = UnicodeAttribute(null=True)  # the manual refresh queued or running
+    active_since = NumberAttribute(null=True)
+    last_refresh_done = NumberAttribute(null=True)  # epoch s: the cool-down starts here
     due_index = DueIndex()
 
 
@@ -121,6 +128,12 @@ class Store:
         self.ddb = session.client("dynamodb", endpoint_url=cfg.endpoint)
         self.s3 = session.client("s3", endpoint_url=cfg.endpoint)
         self.sqs = session.client("sqs", endpoint_url=cfg.endpoint)
+        # every AWS call this Store makes is metered for the tenant being served
+        METER.configure({cfg.state_table: {"sched", "due_at"}}, cfg.trust_reported_capacity)
+        for client in (self.ddb, self.s3, self.sqs):
+            METER.install(client)
+        for model in _MODELS:
+            METER.install(model._get_connection().connection.client)
 
     # ---- tenant control -------------------------------------------------
     def get_state(self, tenant: str) -> TenantState | None:
@@ -426,13 +439,144 @@ class Store:
     def delete_journal(self, key: str) -> None:
         self.s3.delete_object(Bucket=self.cfg.bucket, Key=key)
 
-    def enqueue(self, tenant: str, reason: str, dedup: str) -> None:
+    def enqueue(self, tenant: str, reason: str, dedup: str, refresh_id: str | None = None) -> None:
+        body: dict[str, Any] = {"tenant_id": tenant, "reason": reason}
+        if refresh_id:
+            body["refresh_id"] = refresh_id
         self.sqs.send_message(
             QueueUrl=self.cfg.queue_url,
-            MessageBody=json.dumps({"tenant_id": tenant, "reason": reason}),
+            MessageBody=json.dumps(body),
             MessageGroupId=tenant,
             MessageDeduplicationId=dedup[:128],
         )
+
+    # ---- manual refreshes ---------------------------------------------------
+    def _key(self, pk: str, sk: str) -> dict[str, Any]:
+        return {"pk": {"S": pk}, "sk": {"S": sk}}
+
+    def put_refresh(self, tenant: str, record: Mapping[str, Any]) -> None:
+        item = {k: _SER.serialize(v) for k, v in record.items() if v is not None}
+        item.update(self._key(keys.refresh_pk(tenant), record["refresh_id"]))
+        self.ddb.put_item(TableName=self.cfg.state_table, Item=item)
+
+    def get_refresh(self, tenant: str, refresh_id: str) -> dict[str, Any] | None:
+        out = self.ddb.get_item(
+            TableName=self.cfg.state_table, Key=self._key(keys.refresh_pk(tenant), refresh_id), ConsistentRead=True
+        )
+        item = out.get("Item")
+        if not item:
+            return None
+        return {k: _plain(_DESER.deserialize(v)) for k, v in item.items() if k not in ("pk", "sk")}
+
+    def update_refresh(self, tenant: str, refresh_id: str, fields: Mapping[str, Any], only_open: bool = False) -> bool:
+        """Set fields of an existing refresh record (never recreates an expired one);
+        ``only_open``: only while it is queued or running. False if nothing changed."""
+        names = {f"#f{i}": k for i, k in enumerate(fields)}
+        values = {f":v{i}": _SER.serialize(v) for i, v in enumerate(fields.values())}
+        condition = "attribute_exists(pk)"
+        if only_open:
+            condition += " AND #status IN (:queued, :running)"
+            names["#status"] = "status"
+            values.update({":queued": {"S": "queued"}, ":running": {"S": "running"}})
+        try:
+            self.ddb.update_item(
+                TableName=self.cfg.state_table,
+                Key=self._key(keys.refresh_pk(tenant), refresh_id),
+                UpdateExpression="SET " + ", ".join(f"#f{i} = :v{i}" for i in range(len(fields))),
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+            )
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+            return False
+
+    def delete_refresh(self, tenant: str, refresh_id: str) -> None:
+        self.ddb.delete_item(TableName=self.cfg.state_table, Key=self._key(keys.refresh_pk(tenant), refresh_id))
+
+    def claim_refresh(self, tenant: str, refresh_id: str, now_s: int, cooldown_s: int, stale_s: int) -> bool:
+        """Atomically make ``refresh_id`` the tenant's active refresh, unless one is
+        active (and not stale) or the cool-down since the last one has not passed."""
+        try:
+            self.ddb.update_item(
+                TableName=self.cfg.state_table,
+                Key=self._key(keys.tenant_pk(tenant), keys.STATE_SK),
+                UpdateExpression="SET active_refresh = :id, active_since = :now",
+                ConditionExpression="(attribute_not_exists(active_refresh) OR active_since < :stale) AND "
+                "(attribute_not_exists(last_refresh_done) OR last_refresh_done <= :cool)",
+                ExpressionAttributeValues={
+                    ":id": {"S": refresh_id},
+                    ":now": {"N": str(now_s)},
+                    ":stale": {"N": str(now_s - stale_s)},
+                    ":cool": {"N": str(now_s - cooldown_s)},
+                },
+            )
+            return True
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+
+    def release_refresh(self, tenant: str, refresh_id: str, done_at_s: int | None) -> None:
+        """Clear the active refresh if it is still ``refresh_id``; a success starts the cool-down."""
+        update = "REMOVE active_refresh, active_since"
+        values: dict[str, Any] = {":id": {"S": refresh_id}}
+        if done_at_s is not None:
+            update = "SET last_refresh_done = :done " + update
+            values[":done"] = {"N": str(done_at_s)}
+        try:
+            self.ddb.update_item(
+                TableName=self.cfg.state_table,
+                Key=self._key(keys.tenant_pk(tenant), keys.STATE_SK),
+                UpdateExpression=update,
+                ConditionExpression="active_refresh = :id",
+                ExpressionAttributeValues=values,
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+                raise
+
+    # ---- the cost ledger ------------------------------------------------------
+    def add_costs(self, tenant: str, day: str, counters: Mapping[str, float]) -> None:
+        """ADD the counters to the tenant's item of the day (atomic, commutative)."""
+        fields = {k: v for k, v in counters.items() if v}
+        if not fields:
+            return
+        names = {f"#f{i}": k for i, k in enumerate(fields)}
+        values: dict[str, Any] = {f":v{i}": {"N": str(decimal(v))} for i, v in enumerate(fields.values())}
+        values[":t"], values[":d"] = {"S": tenant}, {"S": day}
+        self.ddb.update_item(
+            TableName=self.cfg.state_table,
+            Key=self._key(keys.costs_pk(day[:7]), keys.costs_sk(tenant, day)),
+            UpdateExpression="SET tenant_id = :t, #day = :d ADD "
+            + ", ".join(f"#f{i} :v{i}" for i in range(len(fields))),
+            ExpressionAttributeNames={**names, "#day": "day"},
+            ExpressionAttributeValues=values,
+        )
+
+    def month_costs(self, month: str) -> list[dict[str, Any]]:
+        """Every tenant's ledger items of a month (one Query, paged)."""
+        out = []
+        pages = self.ddb.get_paginator("query").paginate(
+            TableName=self.cfg.state_table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": keys.costs_pk(month)}},
+        )
+        for page in pages:
+            for item in page["Items"]:
+                out.append({k: _plain(_DESER.deserialize(v)) for k, v in item.items() if k not in ("pk", "sk")})
+        return out
+
+
+_SER, _DESER = TypeSerializer(), TypeDeserializer()
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
 
 
 _DEFAULT: Store | None = None
