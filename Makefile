@@ -38,6 +38,7 @@ sam-build: $(SAMVENV)/bin/sam
 
 bench: $(STAMP)
 	$(BIN)/python bench/refresh.py
+	$(BIN)/python bench/costs.py
 
 clean:
 	rm -rf $(VENV) $(SAMVENV) .aws-sam .mediana

@@ -12,6 +12,7 @@ from mediana import keys
 from mediana.auth import mint
 from mediana.meter import METER, SHARED
 from mediana.pricing import FIELDS
+from mediana.timeutil import parse_instant
 from mediana_cli import handlers
 from mediana_cli.local import call_api, upload
 from test_pipeline_moto import _today, lines
@@ -61,6 +62,8 @@ def test_refresh_is_deduplicated_tracked_and_cooled_down(stack: Any) -> None:
     assert status == 200 and done["status"] == "succeeded", done
     assert done["started_at"] and done["finished_at"] and done["data_through"]
     assert done["requested_at"] <= done["started_at"] <= done["finished_at"]
+    # nothing new arrived: the refresh still vouches for everything up to when it ran
+    assert parse_instant(done["data_through"]) >= parse_instant(first["requested_at"])
 
     status, headers, err = api("POST", "/v1/refresh", "acme", ["admin"])
     assert status == 429 and err["error"]["code"] == "cooling_down"

@@ -34,6 +34,8 @@ def cmd_local(args: argparse.Namespace) -> int:
     from mediana_cli.demo import generate, write_jsonl
     from mediana_cli.local import LocalStack, upload
 
+    if not args.verbose:  # the handlers' JSON log lines would bury the URL and tokens
+        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     stack = LocalStack(args.aws_port, args.port, args.schedule_seconds)
     store = stack.start()
     print(f"moto server (AWS stand-in): {stack.endpoint}", flush=True)
@@ -195,6 +197,7 @@ def parser() -> argparse.ArgumentParser:
     loc.add_argument("--port", type=int, default=8080, help="read API port")
     loc.add_argument("--aws-port", type=int, default=5005, help="moto server port")
     loc.add_argument("--no-demo", action="store_true", help="start empty")
+    loc.add_argument("--verbose", action="store_true", help="show the handlers' log lines")
     loc.add_argument("--demo-days", type=int, default=120)
     loc.add_argument("--schedule-seconds", type=float, default=15.0, help="schedule tick (the cloud default is 15 min)")
     loc.set_defaults(func=cmd_local)

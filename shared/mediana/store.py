@@ -250,10 +250,13 @@ class Store:
             actions=actions, condition=TenantState.cursor == cursor
         )
 
-    def reschedule(self, tenant: str, due_at_s: int | None, next_seq: int) -> bool:
-        """Move the tenant's next due time (None: not due) unless new data arrived."""
+    def reschedule(self, tenant: str, due_at_s: int | None, next_seq: int, data_through: str | None = None) -> bool:
+        """Move the tenant's next due time (None: not due) unless new data arrived;
+        an idle run also moves ``data_through`` (nothing newer exists) in the same write."""
         action = TenantState.due_at.set(due_at_s) if due_at_s is not None else TenantState.sched.remove()
         actions: list[Action] = [action]
+        if data_through is not None:
+            actions.append(TenantState.data_through.set(data_through))
         if due_at_s is not None:
             actions.append(TenantState.sched.set(keys.DUE_PARTITION))
         try:
