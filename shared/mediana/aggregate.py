@@ -258,8 +258,8 @@ def refresh_tenant(
         today = local_today(tz).isoformat()
         if cursor >= horizon and state.presets_as_of == today:
             total.cursor = cursor
-            through = format_instant(oldest if oldest is not None else read_at)
-            store.reschedule(tenant, next_local_midnight_us(tz) // 1_000_000, int(state.next_seq or 0), through)
+            idle_through = format_instant(oldest if oldest is not None else read_at)
+            store.reschedule(tenant, next_local_midnight_us(tz) // 1_000_000, int(state.next_seq or 0), idle_through)
             break
         if total.batches and time_left_ms() < TIME_MARGIN_MS:
             if on_continue:
