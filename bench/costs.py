@@ -20,7 +20,6 @@ from typing import Any
 
 sys.path[:0] = ["shared", "cli", "."]
 
-from moto.server import ThreadedMotoServer  # noqa: E402
 
 SLICES = 96  # a 15-minute schedule
 
@@ -29,24 +28,18 @@ def main() -> None:
     history = int(sys.argv[1]) if len(sys.argv) > 1 else 365
     per_day = float(sys.argv[2]) if len(sys.argv) > 2 else 30.0
     reads = int(sys.argv[3]) if len(sys.argv) > 3 else 20
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=5124, verbose=False)
-    server.start()
-    from mediana_cli.local import Pump, aws_env, call_api, upload
-    from mediana_cli.template import create_resources
+    from mediana_cli.local import LocalStack, call_api, upload
 
-    os.environ.update(aws_env("http://127.0.0.1:5124"))
-    os.environ.update(create_resources("http://127.0.0.1:5124", "us-east-1"))
     os.environ["METER_FLUSH_SECONDS"] = "0"
+    stack = LocalStack(aws_port=5124, announce=False)  # the same moto server and resources as `make run`
+    store = stack.start()
+    pump = stack.pump
     from mediana import keys
     from mediana.auth import mint
-    from mediana.config import Config
     from mediana.definitions import REPORTS
     from mediana.meter import METER
-    from mediana.store import Store
     from mediana_cli.demo import generate, write_jsonl
 
-    store = Store(Config.from_env())
-    pump = Pump(store)
     now = time.time()
     cutoff = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 86400))
     busy = [json.loads(x) for x in write_jsonl(generate("busy", history + 1, 3, per_day))]
@@ -110,7 +103,7 @@ def main() -> None:
     one = {k: after["busy"].get(k, 0.0) - before["busy"].get(k, 0.0) for k in after["busy"]}
     print(f"\nbaseline: one full rebuild of busy took {time.perf_counter() - started:.0f}s; x{SLICES} ticks x 30 days:")
     report(scaled({"busy": one}, SLICES * 30, month))
-    server.stop()
+    stack.stop()
 
 
 def quarter_hour(pump: Any) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import collections
 import json
-import os
 import sys
 import time
 from typing import Any
@@ -18,9 +17,7 @@ sys.path[:0] = ["shared", "cli"]
 
 import botocore.client  # noqa: E402
 from mediana_cli.demo import generate, write_jsonl  # noqa: E402
-from mediana_cli.local import aws_env  # noqa: E402
-from mediana_cli.template import create_resources  # noqa: E402
-from moto.server import ThreadedMotoServer  # noqa: E402
+from mediana_cli.local import LocalStack  # noqa: E402
 
 CALLS: collections.Counter[str] = collections.Counter()
 _real = botocore.client.BaseClient._make_api_call
@@ -61,16 +58,11 @@ def largest_items(store: Any) -> None:
 def main() -> None:
     days = int(sys.argv[1]) if len(sys.argv) > 1 else 90
     per_day = float(sys.argv[2]) if len(sys.argv) > 2 else 30.0
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=5123, verbose=False)
-    server.start()
-    os.environ.update(aws_env("http://127.0.0.1:5123"))
-    os.environ.update(create_resources("http://127.0.0.1:5123", "us-east-1"))
+    stack = LocalStack(aws_port=5123, announce=False)  # the same moto server and resources as `make run`
+    store = stack.start()
     from mediana.aggregate import refresh_tenant
-    from mediana.config import Config
     from mediana.ingest import ingest_lines
-    from mediana.store import Store
 
-    store = Store(Config.from_env())
     lines = [line.encode() for line in write_jsonl(generate("big", days, 3, per_day))]
     print(f"tenant 'big': {days} days, {len(lines)} lines")
     measure("ingest (all)", lambda: ingest_lines(store, "big", "all", lines))
@@ -98,7 +90,7 @@ def main() -> None:
     from mediana.aggregate import schedule
 
     measure("scheduler tick (fleet)", lambda: schedule(store))
-    server.stop()
+    stack.stop()
 
 
 if __name__ == "__main__":

@@ -172,7 +172,10 @@ class _ApiHandler(BaseHTTPRequestHandler):
 
 
 class LocalStack:
-    def __init__(self, aws_port: int = 5005, api_port: int = 8080, schedule_s: float = 15.0) -> None:
+    def __init__(
+        self, aws_port: int = 5005, api_port: int = 8080, schedule_s: float = 15.0, announce: bool = True
+    ) -> None:
+        self.announce = announce  # write .mediana/local.json so other shells find this stack
         self.aws_port, self.api_port, self.schedule_s = aws_port, api_port, schedule_s
         self.endpoint = f"http://127.0.0.1:{aws_port}"
         self.stop_event = threading.Event()
@@ -189,8 +192,9 @@ class LocalStack:
         os.environ.update(create_resources(self.endpoint, REGION))
         self.store = Store(Config.from_env())
         self.pump = Pump(self.store)
-        STATE_FILE.parent.mkdir(exist_ok=True)
-        STATE_FILE.write_text(json.dumps({"endpoint": self.endpoint, "api": f"http://127.0.0.1:{self.api_port}"}))
+        if self.announce:
+            STATE_FILE.parent.mkdir(exist_ok=True)
+            STATE_FILE.write_text(json.dumps({"endpoint": self.endpoint, "api": f"http://127.0.0.1:{self.api_port}"}))
         return self.store
 
     def serve_api(self) -> ThreadingHTTPServer:
@@ -223,7 +227,8 @@ class LocalStack:
         if getattr(self, "httpd", None):
             self.httpd.shutdown()
         self.moto.stop()
-        STATE_FILE.unlink(missing_ok=True)
+        if self.announce:
+            STATE_FILE.unlink(missing_ok=True)
 
 
 def upload(store: Store, tenant: str, name: str, body: bytes) -> str:
