@@ -133,6 +133,8 @@ def test_etag_304_catalogue_and_openapi(stack: Any) -> None:
         json.loads(call_api("GET", "/v1/openapi.json", {})[2]),
     )
     assert status == 200 and "/v1/reports/{report_id}" in doc["paths"]
+    assert {"/v1/refresh", "/v1/refresh/{refresh_id}", "/v1/costs"} <= set(doc["paths"])
+    assert "429" in doc["paths"]["/v1/refresh"]["post"]["responses"]
     params = {p["name"] for p in doc["paths"]["/v1/reports/{report_id}"]["get"]["parameters"]}
     assert {"range", "from", "to", "origin", "group", "channel", "owner", "call_type", "outcome"} <= params
     # every report's response shape is in the document, discriminated by its id
