@@ -114,9 +114,12 @@ def test_refresh_from_the_command_line_waits_for_the_outcome(stack: Any, capsys:
     from mediana_cli.main import main
 
     _loaded(stack, "acme")
-    assert main(["refresh", "--tenant", "acme", "--inline"]) == 0
+    before = api("GET", "/v1/reports/response-time?range=today", "acme", ["viewer"])[2]["values"]
+    assert main(["refresh", "--tenant", "acme", "--inline", "--rebuild"]) == 0  # forget derived items, replay
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["status"] == "succeeded" and out["data_through"]
+    assert api("GET", "/v1/reports/response-time?range=today", "acme", ["viewer"])[2]["values"] == before
+    assert main(["refresh", "--tenant", "acme", "--wait"]) == 2  # cooling down: says so, exits 2
 
 
 def test_costs_per_tenant_add_up_and_are_finance_only(stack: Any) -> None:

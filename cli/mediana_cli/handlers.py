@@ -3,6 +3,7 @@ shapes AWS delivers to them (S3, SQS, EventBridge schedule, HTTP API v2)."""
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import json
 import sys
@@ -31,14 +32,32 @@ def function(name: str) -> ModuleType:
     return _LOADED[name]
 
 
+@functools.cache
+def memory_mb(name: str) -> int:
+    """The function's MemorySize in template.yaml (so local metering prices the real size)."""
+    from mediana_cli.template import load_template
+
+    template = load_template()
+    default = int(template["Globals"]["Function"].get("MemorySize", 128))
+    for resource in template["Resources"].values():
+        props = resource.get("Properties", {})
+        if resource["Type"] == "AWS::Serverless::Function" and props.get("CodeUri", "").strip("/").endswith(name):
+            return int(props.get("MemorySize", default))
+    return default
+
+
 @dataclass
 class FakeContext:
     function_name: str = "local"
     timeout_s: int = 900
-    memory_limit_in_mb: int = 1024
+    memory_limit_in_mb: int = 0  # 0: the template's MemorySize for function_name
     aws_request_id: str = field(default_factory=lambda: uuid.uuid4().hex)
     invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:local"
     started: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        if not self.memory_limit_in_mb:
+            self.memory_limit_in_mb = memory_mb(self.function_name)
 
     def get_remaining_time_in_millis(self) -> int:
         return int((self.timeout_s - (time.monotonic() - self.started)) * 1000)

@@ -202,15 +202,18 @@ class Store:
 
     def mark_due(self, tenant: str, now_s: int, rebuild: bool = False) -> None:
         self._ensure_state(tenant)
-        expr = "SET sched = :due, due_at = :now" + (", rebuild = :r" if rebuild else "")
+        expr = "SET sched = :due, due_at = :now" + (", #rebuild = :r" if rebuild else "")
         values: dict[str, Any] = {":due": {"S": keys.DUE_PARTITION}, ":now": {"N": str(now_s)}}
-        if rebuild:
+        extra: dict[str, Any] = {}
+        if rebuild:  # "rebuild" is a DynamoDB reserved word
             values[":r"] = {"BOOL": True}
+            extra["ExpressionAttributeNames"] = {"#rebuild": "rebuild"}
         self.ddb.update_item(
             TableName=self.cfg.state_table,
             Key={"pk": {"S": keys.tenant_pk(tenant)}, "sk": {"S": keys.STATE_SK}},
             UpdateExpression=expr,
             ExpressionAttributeValues=values,
+            **extra,
         )
 
     @staticmethod
