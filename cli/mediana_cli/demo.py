@@ -86,6 +86,38 @@ def generate(
         emit({"kind": "group", "id": g, "updated_at": _ts(base), "name": g[2:].title()})
 
     n_contact = n_conv = n_msg = n_int = 0
+
+    def message(vid: str, at: datetime, direction: str, author_type: str, author_id: str | None = None) -> None:
+        nonlocal n_msg
+        n_msg += 1
+        emit(
+            {
+                "kind": "message",
+                "id": f"m-{n_msg}",
+                "updated_at": _ts(at),
+                "conversation_id": vid,
+                "direction": direction,
+                "author_type": author_type,
+                "author_id": author_id,
+                "created_at": _ts(at),
+            }
+        )
+
+    def interaction(cid: str, by: str | None, at: datetime, occurred: datetime, **fields: Any) -> None:
+        nonlocal n_int
+        n_int += 1
+        emit(
+            {
+                "kind": "interaction",
+                "id": f"i-{n_int}",
+                "updated_at": _ts(at),
+                "contact_id": cid,
+                "owner_id": by,
+                "occurred_at": _ts(occurred),
+                **fields,
+            }
+        )
+
     for day in range(days):
         date_start = base + timedelta(days=day)
         weekday = (start_day + timedelta(days=day)).weekday()
@@ -148,67 +180,18 @@ def generate(
                 emit(conv)
                 t = conv_start
                 for _ in range(rng.randint(1, 5)):
-                    n_msg += 1
-                    emit(
-                        {
-                            "kind": "message",
-                            "id": f"m-{n_msg}",
-                            "updated_at": _ts(t),
-                            "conversation_id": vid,
-                            "direction": "inbound",
-                            "author_type": "contact",
-                            "author_id": None,
-                            "created_at": _ts(t),
-                        }
-                    )
+                    message(vid, t, "inbound", "contact")
                     if rng.random() < 0.35:  # a bot answers at once: never a response
-                        n_msg += 1
-                        bt = t + timedelta(seconds=rng.randint(1, 5))
-                        emit(
-                            {
-                                "kind": "message",
-                                "id": f"m-{n_msg}",
-                                "updated_at": _ts(bt),
-                                "conversation_id": vid,
-                                "direction": "outbound",
-                                "author_type": "bot",
-                                "author_id": None,
-                                "created_at": _ts(bt),
-                            }
-                        )
+                        message(vid, t + timedelta(seconds=rng.randint(1, 5)), "outbound", "bot")
                     if rng.random() < 0.2:  # the contact insists before anyone answers
                         t += timedelta(seconds=rng.randint(20, 600))
-                        n_msg += 1
-                        emit(
-                            {
-                                "kind": "message",
-                                "id": f"m-{n_msg}",
-                                "updated_at": _ts(t),
-                                "conversation_id": vid,
-                                "direction": "inbound",
-                                "author_type": "contact",
-                                "author_id": None,
-                                "created_at": _ts(t),
-                            }
-                        )
+                        message(vid, t, "inbound", "contact")
                     if rng.random() < 0.9:
                         delay = rng.lognormvariate(math.log(420), 1.3)
                         t += timedelta(seconds=int(delay))
                         if t > now:
                             break
-                        n_msg += 1
-                        emit(
-                            {
-                                "kind": "message",
-                                "id": f"m-{n_msg}",
-                                "updated_at": _ts(t),
-                                "conversation_id": vid,
-                                "direction": "outbound",
-                                "author_type": "advisor",
-                                "author_id": conv_owner,
-                                "created_at": _ts(t),
-                            }
-                        )
+                        message(vid, t, "outbound", "advisor", conv_owner)
                     t += timedelta(seconds=rng.randint(30, 4 * 3600))
                     if t > now:
                         break
@@ -216,68 +199,25 @@ def generate(
                     closed = t + timedelta(minutes=rng.randint(5, 600))
                     if closed < now:
                         if rng.random() < 0.1:
-                            n_msg += 1
-                            emit(
-                                {
-                                    "kind": "message",
-                                    "id": f"m-{n_msg}",
-                                    "updated_at": _ts(closed),
-                                    "conversation_id": vid,
-                                    "direction": "outbound",
-                                    "author_type": "system",
-                                    "author_id": None,
-                                    "created_at": _ts(closed),
-                                }
-                            )
+                            message(vid, closed, "outbound", "system")
                         emit({**conv, "updated_at": _ts(closed), "closed_at": _ts(closed)})
             for _ in range(rng.choices([0, 1, 2, 4], weights=[30, 35, 25, 10])[0]):
                 at = created + timedelta(hours=rng.uniform(0.1, 24 * 20))
                 if at > now:
                     continue
-                n_int += 1
                 by = owner if rng.random() < 0.8 else rng.choice(users + [None])
                 if rng.random() < 0.35:
-                    emit(
-                        {
-                            "kind": "interaction",
-                            "id": f"i-{n_int}",
-                            "updated_at": _ts(at),
-                            "contact_id": cid,
-                            "owner_id": by,
-                            "occurred_at": _ts(at),
-                            "type": "call_log",
-                            "call_type": rng.choice(CALL_TYPES + ("follow_up",)),  # one type not configured
-                            **_call_result(rng),
-                        }
-                    )
+                    call_type = rng.choice(CALL_TYPES + ("follow_up",))  # one type not configured
+                    interaction(cid, by, at, at, type="call_log", call_type=call_type, **_call_result(rng))
                 else:
-                    emit(
-                        {
-                            "kind": "interaction",
-                            "id": f"i-{n_int}",
-                            "updated_at": _ts(at),
-                            "contact_id": cid,
-                            "owner_id": by,
-                            "occurred_at": _ts(at),
-                            "type": _pick(rng, INTERACTIONS),
-                        }
-                    )
+                    interaction(cid, by, at, at, type=_pick(rng, INTERACTIONS))
         if weekday == 1 and n_contact:  # Tuesday newsletter: one campaign to a slice of the base
             at = (date_start.replace(hour=10) + timedelta(minutes=rng.randrange(60))).astimezone(UTC)
             if at <= now:
                 for k in rng.sample(range(1, n_contact + 1), k=min(n_contact, max(1, n_contact // 8))):
-                    n_int += 1
-                    emit(
-                        {
-                            "kind": "interaction",
-                            "id": f"i-{n_int}",
-                            "updated_at": _ts(at),
-                            "contact_id": f"ct-{k}",
-                            "owner_id": None,  # sent by the marketing tool, nobody's touch
-                            "occurred_at": _ts(at + timedelta(seconds=rng.randrange(600))),
-                            "type": "campaign_email",
-                        }
-                    )
+                    # sent by the marketing tool: nobody's touch
+                    sent = at + timedelta(seconds=rng.randrange(600))
+                    interaction(f"ct-{k}", None, at, sent, type="campaign_email")
     yield from out
     yield from late
 
