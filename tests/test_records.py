@@ -19,8 +19,21 @@ GOOD_CONTACT = {
 }
 
 
-def line(**overrides: object) -> str:
-    rec = {**GOOD_CONTACT, **overrides}
+GOOD_MESSAGE = {
+    "kind": "message",
+    "tenant_id": "acme",
+    "id": "m",
+    "updated_at": "2026-01-01T00:00:00Z",
+    "conversation_id": "c",
+    "direction": "inbound",
+    "author_type": "contact",
+    "created_at": "2026-01-01T00:00:00Z",
+}
+
+
+def line(base: dict[str, object] = GOOD_CONTACT, **overrides: object) -> str:
+    """``base`` with ``overrides`` as one JSON line (``...`` drops a field)."""
+    rec = {**base, **overrides}
     return json.dumps({k: v for k, v in rec.items() if v is not ...})
 
 
@@ -45,38 +58,8 @@ def test_good_contact_normalises_timestamps_to_microseconds() -> None:
         (line(created_at="2026-02-30T10:00:00Z"), "created_at", "invalid date"),
         (line(origin=5), "origin", "string"),
         (line(updated_at="yesterday"), "updated_at", "RFC 3339"),
-        (
-            json.dumps(
-                {
-                    "kind": "message",
-                    "tenant_id": "acme",
-                    "id": "m",
-                    "updated_at": "2026-01-01T00:00:00Z",
-                    "conversation_id": "c",
-                    "direction": "inbound",
-                    "author_type": "advisor",
-                    "created_at": "2026-01-01T00:00:00Z",
-                }
-            ),
-            "author_type",
-            "inbound",
-        ),
-        (
-            json.dumps(
-                {
-                    "kind": "message",
-                    "tenant_id": "acme",
-                    "id": "m",
-                    "updated_at": "2026-01-01T00:00:00Z",
-                    "conversation_id": "c",
-                    "direction": "sideways",
-                    "author_type": "contact",
-                    "created_at": "2026-01-01T00:00:00Z",
-                }
-            ),
-            "direction",
-            "unknown value",
-        ),
+        (line(GOOD_MESSAGE, author_type="advisor"), "author_type", "inbound"),
+        (line(GOOD_MESSAGE, direction="sideways"), "direction", "unknown value"),
         (
             json.dumps(
                 {
