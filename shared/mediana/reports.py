@@ -323,12 +323,11 @@ def _calls(s: Mapping[str, RangeSummary], f: Filters, previous: bool) -> _Calls:
         for (owner, itype, ctype, outcome, metric), v in _cells(s["it"], previous):
             if itype == "call_log" and keep(owner, ctype, outcome):
                 out.add_metric((owner, ctype, outcome), metric, v)
-    for (owner, ctype, outcome, contact), _v in _cells(s["cc"], previous):
+    counts_from_contacts = "it" not in s  # calls-per-contact reads calls from the contact cells alone
+    for (owner, ctype, outcome, contact), v in _cells(s["cc"], previous):
         if keep(owner, ctype, outcome):
             out.contacts.setdefault((owner, ctype, outcome), set()).add(contact)
-    if "it" not in s:  # calls-per-contact reads calls from the contact cells alone
-        for (owner, ctype, outcome, _contact), v in _cells(s["cc"], previous):
-            if keep(owner, ctype, outcome):
+            if counts_from_contacts:
                 out.add_metric((owner, ctype, outcome), "n", v)
     return out
 
@@ -439,8 +438,12 @@ def _by_type(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters, roste
     }
 
 
-_TOUCH_TYPES = {"call_log": "calls", "campaign_email": "emails", "automation_email": "emails"}
-_TOUCH_TYPES["whatsapp_log"] = "whatsapp_conversations"
+_TOUCH_TYPES = {
+    "call_log": "calls",
+    "campaign_email": "emails",
+    "automation_email": "emails",
+    "whatsapp_log": "whatsapp_conversations",
+}
 
 
 def _touches(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters, roster: Roster) -> dict[str, Any]:
