@@ -28,8 +28,21 @@ def month_rows(items: Iterable[Mapping[str, Any]], month: str, region: str) -> d
             if isinstance(value, (int, float)) and not isinstance(value, bool):
                 row[name] = row.get(name, 0.0) + float(value)
         days.setdefault(tenant, set()).add(str(item.get("day")))
-    rows = [_row(tenant, counters, region, len(days[tenant])) for tenant, counters in per_tenant.items()]
+    priced = {tenant: cost_lines(counters, region) for tenant, counters in per_tenant.items()}
+    rows = [
+        _present(tenant, len(days[tenant]), priced[tenant], {v: c[v] for v in REPORTED.values() if c.get(v)})
+        for tenant, c in per_tenant.items()
+    ]
     rows.sort(key=lambda r: (r["tenant_id"] == SHARED, -r["total_usd"], r["tenant_id"]))
+    # the total adds the rows line by line (each row already chose reported or computed units)
+    total_lines = [
+        {
+            **line,
+            "quantity": sum(p[i]["quantity"] for p in priced.values()),
+            "usd": sum(p[i]["usd"] for p in priced.values()),
+        }
+        for i, line in enumerate(cost_lines({}, region))
+    ]
     table = price_table()
     return {
         "month": month,
@@ -37,38 +50,12 @@ def month_rows(items: Iterable[Mapping[str, Any]], month: str, region: str) -> d
         "currency": table["currency"],
         "prices_as_of": table["as_of"],
         "rows": rows,
-        "total": _total(rows, max((len(d) for d in days.values()), default=0)),
+        "total": _present("total", max((len(d) for d in days.values()), default=0), total_lines, {}),
     }
 
 
-def _total(rows: list[dict[str, Any]], days: int) -> dict[str, Any]:
-    """The sum of the rows, line by line (each row already chose reported or computed units)."""
-    lines: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        for line in row["lines"]:
-            acc = lines.setdefault(line["line"], {**line, "quantity": 0.0, "usd": 0.0})
-            acc["quantity"] += line["quantity"]
-            acc["usd"] += line["usd"]
-    by_service = dict.fromkeys(SERVICES, 0.0)
-    for row in rows:
-        for service, usd in row["services_usd"].items():
-            by_service[service] += usd
-    return {
-        "tenant_id": "total",
-        "days_metered": days,
-        "services_usd": {k: round(v, 6) for k, v in by_service.items()},
-        "total_usd": round(sum(r["total_usd"] for r in rows), 6),
-        "lines": [
-            {**line, "quantity": round(line["quantity"], 6), "usd": round(line["usd"], 6)}
-            for f in (x.field for x in LINES)
-            if (line := lines.get(f))
-        ],
-        "reported_capacity": {},
-    }
-
-
-def _row(tenant: str, counters: Mapping[str, float], region: str, days: int) -> dict[str, Any]:
-    lines = cost_lines(counters, region)
+def _present(tenant: str, days: int, lines: list[dict[str, Any]], reported: dict[str, float]) -> dict[str, Any]:
+    """One row: USD by service and in total, and the non-zero lines, rounded once here."""
     by_service = dict.fromkeys(SERVICES, 0.0)
     for line in lines:
         by_service[line["service"]] += line["usd"]
@@ -82,7 +69,7 @@ def _row(tenant: str, counters: Mapping[str, float], region: str, days: int) -> 
             for line in lines
             if line["quantity"]
         ],
-        "reported_capacity": {v: counters[v] for v in REPORTED.values() if counters.get(v)},
+        "reported_capacity": reported,
     }
 
 
