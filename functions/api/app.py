@@ -10,7 +10,6 @@ import os
 import time
 from typing import Annotated, Any
 
-import boto3
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
@@ -213,10 +212,8 @@ IDEMPOTENCY = IdempotencyConfig(event_key_jmespath="[tenant_id, key]", expires_a
 
 @functools.cache
 def _idempotent_refresh() -> Any:
-    cfg = store().cfg
-    client = boto3.session.Session(region_name=cfg.region).client("dynamodb", endpoint_url=cfg.endpoint)
-    METER.install(client)
-    layer = DynamoDBPersistenceLayer(table_name=cfg.idempotency_table, boto3_client=client)
+    # the Store's DynamoDB client: already pointed at the endpoint and metered
+    layer = DynamoDBPersistenceLayer(table_name=store().cfg.idempotency_table, boto3_client=store().ddb)
 
     @idempotent_function(data_keyword_argument="request", persistence_store=layer, config=IDEMPOTENCY)
     def run(request: dict[str, Any]) -> dict[str, Any]:
