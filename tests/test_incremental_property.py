@@ -5,7 +5,7 @@ deltas equal presets rebuilt from the final day documents."""
 from __future__ import annotations
 
 import os
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 from helpers import Model, normalise
@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from mediana.batch import build_presets, update_presets
 from mediana.ranges import PRESETS, preset_range
 from mediana.sections import SECTIONS, RangeSummary
+from mediana.timeutil import format_instant
 
 # MEDIANA_PROPERTY_EXAMPLES=5000 for a long local hunt; CI keeps the default.
 EXAMPLES = int(os.environ.get("MEDIANA_PROPERTY_EXAMPLES", "120"))
@@ -21,10 +22,17 @@ TZ = "America/Santiago"  # DST changes in April and September
 BASE = datetime(2026, 3, 30, tzinfo=UTC)
 TODAY = date(2026, 4, 20)
 
-instants = st.integers(min_value=0, max_value=21 * 24 * 3600).map(
-    lambda s: (BASE + timedelta(seconds=s)).strftime("%Y-%m-%dT%H:%M:%SZ")
+# Fractions down to the nanosecond, clustered so that instants often fall within the
+# same microsecond (where a cut to microseconds would reorder or merge them).
+fractions = st.sampled_from([0, 1, 300, 700, 999, 1_000, 999_999_999, 500_000_000]) | st.integers(0, 10**9 - 1)
+instants = st.builds(
+    lambda s, ns: format_instant((int(BASE.timestamp()) + s) * 10**9 + ns),
+    st.integers(min_value=0, max_value=21 * 24 * 3600),
+    fractions,
 )
-versions = st.integers(min_value=0, max_value=5).map(lambda s: f"2026-05-01T00:00:0{s}Z")
+versions = st.builds(
+    lambda s, ns: f"2026-05-01T00:00:0{s}.{ns:09d}Z", st.integers(min_value=0, max_value=5), st.sampled_from([0, 400])
+)
 CONTACTS = [f"c{i}" for i in range(4)] + ["c-missing"]
 CONVS = [f"v{i}" for i in range(5)]
 INTERACTION_REPORTS = (

@@ -37,10 +37,10 @@ def line(base: dict[str, object] = GOOD_CONTACT, **overrides: object) -> str:
     return json.dumps({k: v for k, v in rec.items() if v is not ...})
 
 
-def test_good_contact_normalises_timestamps_to_microseconds() -> None:
+def test_good_contact_normalises_timestamps_to_nanoseconds() -> None:
     rec = parse_line(line(), "acme")
     assert isinstance(rec, dict)
-    assert rec["created_at"] == parse_instant("2026-03-02T14:58:00Z")
+    assert rec["created_at"] == parse_instant("2026-03-02T14:58:00Z") == 1_772_463_480 * 10**9
     assert format_instant(rec["created_at"]) == "2026-03-02T14:58:00Z"
 
 
@@ -74,7 +74,7 @@ def test_good_contact_normalises_timestamps_to_microseconds() -> None:
                 }
             ),
             "duration_seconds",
-            ">= 0",
+            "from 0 to 86400",
         ),
         (
             json.dumps(
@@ -149,3 +149,88 @@ def test_erasure_is_terminal_whatever_the_updated_at() -> None:
     tomb = parse_line(line(updated_at="2026-03-02T12:00:00Z", erased=True), "acme")
     assert isinstance(live, dict) and isinstance(tomb, dict)
     assert newer(tomb, live) and not newer(live, tomb)  # a later live version cannot resurrect it
+
+
+# ---- the contract's bounds (source-records.md: instants and durations) ----------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected_ns"),
+    [
+        ("2026-03-02T14:31:51.000000900Z", 1_772_461_911_000_000_900),
+        ("2026-03-02T14:31:51.1Z", 1_772_461_911_100_000_000),
+        ("2026-03-02T11:31:51.123456789-03:00", 1_772_461_911_123_456_789),
+        ("1970-01-01T00:00:00Z", 0),
+        ("1970-01-01T01:00:00+01:00", 0),
+        ("2100-01-01T00:00:00Z", 4_102_444_800 * 10**9),
+        ("2099-12-31T20:59:59.999999999-03:00", 4_102_444_800 * 10**9 - 1),
+    ],
+)
+def test_instants_are_exact_to_the_nanosecond(text: str, expected_ns: int) -> None:
+    assert parse_instant(text) == expected_ns
+
+
+def test_format_instant_keeps_every_digit_it_needs() -> None:
+    assert format_instant(1_772_461_911_000_000_900) == "2026-03-02T14:31:51.000000900Z"
+    assert format_instant(1_772_461_911_123_456_000) == "2026-03-02T14:31:51.123456Z"
+    assert format_instant(1_772_461_911 * 10**9) == "2026-03-02T14:31:51Z"
+    for text in ("2026-03-02T14:31:51.000000900Z", "2026-03-02T14:31:51.123456Z", "1970-01-01T00:00:00Z"):
+        assert format_instant(parse_instant(text)) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        ("2026-03-02T14:31:51.0000009001Z", "more than 9 fraction digits"),
+        ("1969-12-31T23:59:59.999999999Z", "outside 1970-01-01T00:00:00Z ... 2100-01-01T00:00:00Z"),
+        ("1970-01-01T00:00:00+00:01", "outside"),
+        ("2100-01-01T00:00:00.000000001Z", "outside"),
+        ("2100-01-01T00:00:00-00:01", "outside"),
+        ("9999-12-31T23:59:59-12:00", "outside"),
+        ("0001-01-01T00:00:00+14:00", "outside"),
+        ("2026-03-02T14:31:51Z\n", "RFC 3339"),
+    ],
+)
+def test_instants_outside_the_contract_are_rejected_with_the_reason(value: str, fragment: str) -> None:
+    for field_name in ("created_at", "updated_at", "deleted_at"):
+        result = parse_line(line(**{field_name: value}), "acme")
+        assert isinstance(result, Rejection), (field_name, result)
+        assert result.field == field_name
+        assert fragment in result.reason
+
+
+CALL = {
+    "kind": "interaction",
+    "tenant_id": "acme",
+    "id": "i-1",
+    "updated_at": "2026-03-03T12:00:00Z",
+    "contact_id": "ct-1",
+    "owner_id": "u-ana",
+    "type": "call_log",
+    "occurred_at": "2026-03-03T10:00:00-03:00",
+    "call_type": "demo",
+    "outcome": "answered",
+}
+
+
+@pytest.mark.parametrize("seconds", [0, 0.001, 754, 86_400, 86_400.0])
+def test_durations_within_one_day_are_kept(seconds: float) -> None:
+    rec = parse_line(line(CALL, duration_seconds=seconds), "acme")
+    assert isinstance(rec, dict), rec
+    assert rec["duration_seconds"] == seconds
+
+
+@pytest.mark.parametrize("text", ['1e308', '86400.001', '-0.5', '"754"', "true", "1e999"])
+def test_durations_outside_the_contract_are_rejected(text: str) -> None:
+    raw = line(CALL).replace('"outcome": "answered"', f'"outcome": "answered", "duration_seconds": {text}')
+    result = parse_line(raw, "acme")
+    assert isinstance(result, Rejection), (text, result)
+    assert result.field == "duration_seconds"
+    assert "finite number from 0 to 86400" in result.reason
+
+
+def test_an_erasure_is_terminal_whatever_the_order() -> None:
+    live = parse_line(line(updated_at="2026-05-01T00:00:00.000000001Z"), "acme")
+    tomb = parse_line(line(updated_at="2026-05-01T00:00:00Z", erased=True), "acme")
+    assert isinstance(live, dict) and isinstance(tomb, dict)
+    assert newer(tomb, live) and not newer(live, tomb)

@@ -25,8 +25,8 @@ from mediana.ranges import PRESETS, preset_range, preset_span
 from mediana.records import newer
 from mediana.sections import SECTIONS, RangeSummary, decode_counter, encode_counter
 from mediana.store import Store, TenantState
-from mediana.timeutil import format_instant, local_today, next_local_midnight_us, now_us
-from mediana.world import LoadedState, route_ids, touched_contacts
+from mediana.timeutil import format_us, local_today, next_local_midnight_s, now_us
+from mediana.world import LoadedState, route_ids, touched_contacts, upgrade_directory, upgrade_stored
 
 MAX_BATCH_RECORDS = 20_000
 TIME_MARGIN_MS = 120_000  # stop starting batches when less than this is left
@@ -169,7 +169,7 @@ def _one_batch(
     report = RefreshReport(tenant, idle=False, batches=1, records=len(delta))
     tz = state.tz or "UTC"
     directory_doc = store.get_docs(keys.tenant_pk(tenant), [keys.DIRECTORY_BASE]).get(keys.DIRECTORY_BASE)
-    directory = directory_doc[0] if directory_doc else None
+    directory = upgrade_directory(directory_doc[0]) if directory_doc else None
     new_tz = _winning_timezone(delta, directory)
     if new_tz is not None and new_tz != tz:
         if int(state.cursor or 0) > 0 or state.presets_as_of:
@@ -179,10 +179,12 @@ def _one_batch(
     route_docs = {vid: doc for vid, (doc, _) in routes.items()}
     touched = touched_contacts(delta, route_docs)
     worlds = store.get_docs(keys.worlds_pk(tenant), touched)
-    loaded = LoadedState(
-        worlds={c: (worlds[c][0] if c in worlds else empty_world()) for c in touched},
-        routes=route_docs,
-        directory=directory or {"tenant": None, "users": {}, "groups": {}},
+    loaded = upgrade_stored(
+        LoadedState(
+            worlds={c: (worlds[c][0] if c in worlds else empty_world()) for c in touched},
+            routes=route_docs,
+            directory=directory or {"tenant": None, "users": {}, "groups": {}},
+        )
     )
     result = compute_batch(delta, loaded, tz)
     report.contacts = len(result.outcome.worlds)
@@ -212,8 +214,8 @@ def _one_batch(
             "cursor": horizon,
             "batch": batch_no,
             "tz": tz,
-            "data_through": format_instant(data_through),
-            "computed_at": format_instant(now_us()),
+            "data_through": format_us(data_through),
+            "computed_at": format_us(now_us()),
             "presets_as_of": today.isoformat(),
         },
     }
@@ -258,8 +260,8 @@ def refresh_tenant(
         today = local_today(tz).isoformat()
         if cursor >= horizon and state.presets_as_of == today:
             total.cursor = cursor
-            idle_through = format_instant(oldest if oldest is not None else read_at)
-            store.reschedule(tenant, next_local_midnight_us(tz) // 1_000_000, int(state.next_seq or 0), idle_through)
+            idle_through = format_us(oldest if oldest is not None else read_at)
+            store.reschedule(tenant, next_local_midnight_s(tz), int(state.next_seq or 0), idle_through)
             break
         if total.batches and time_left_ms() < TIME_MARGIN_MS:
             if on_continue:

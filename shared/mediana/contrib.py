@@ -16,13 +16,14 @@ import numpy as np
 import pandas as pd
 
 from mediana.sections import ALL_DAYS, Counter
+from mediana.timeutil import NS_PER_SECOND
 
 World = dict[str, Any]
 DayKey = tuple[str, str]  # (section, local date ISO)
 Contributions = dict[DayKey, Counter]
 
 _NULL = "\x00null"  # groupby-safe stand-in for None
-_US = 1_000_000
+_NS = NS_PER_SECOND
 
 
 def empty_world() -> World:
@@ -89,17 +90,20 @@ def _frames(worlds: Iterable[Mapping[str, Any]]) -> tuple[pd.DataFrame, ...]:
                         -1 if duration is None else round(duration * 1000),
                     )
                 )
+    conv_frame = pd.DataFrame(convs, columns=["vid", "cid", "created", "closed", "channel", "group", "owner"])
+    # an optional instant: nullable integers, never float64 (2**53 ns is only ~104 days)
+    conv_frame["closed"] = pd.array([row[3] for row in convs], dtype="Int64")
     return (
         pd.DataFrame(contacts, columns=["cid", "created", "origin", "entry_group", "group", "owner", "deleted"]),
-        pd.DataFrame(convs, columns=["vid", "cid", "created", "closed", "channel", "group", "owner"]),
+        conv_frame,
         pd.DataFrame(msgs, columns=["mid", "vid", "created", "direction", "author_type", "author"]),
         pd.DataFrame(ints, columns=["cid", "at", "type", "owner", "call_type", "outcome", "ms"]),
     )
 
 
-def _local_day_hour(us: pd.Series, tz: str) -> tuple[np.ndarray, np.ndarray]:
+def _local_day_hour(ns: pd.Series, tz: str) -> tuple[np.ndarray, np.ndarray]:
     """Local calendar day (datetime64[D]) and hour of each instant, DST-aware."""
-    local = pd.to_datetime(us.astype("int64"), unit="us", utc=True).dt.tz_convert(tz).dt.tz_localize(None)
+    local = pd.to_datetime(ns.astype("int64"), unit="ns", utc=True).dt.tz_convert(tz).dt.tz_localize(None)
     return local.to_numpy().astype("datetime64[D]"), local.dt.hour.to_numpy()
 
 
@@ -155,7 +159,7 @@ def _response_samples(msgs: pd.DataFrame) -> pd.DataFrame:
         relevant[relevant["is_reply"] == 0].groupby(["vid", "segment"], sort=False)["created"].min().rename("start")
     )
     replies = relevant[relevant["is_reply"] == 1].join(starts, on=["vid", "segment"], how="inner")
-    seconds = ((replies["created"] - replies["start"]).clip(lower=0) // _US).astype("int64")
+    seconds = ((replies["created"] - replies["start"]).clip(lower=0) // _NS).astype("int64")
     return replies.assign(seconds=seconds)
 
 
@@ -172,11 +176,11 @@ def contributions(worlds: Iterable[Mapping[str, Any]], tz: str) -> Contributions
 
     # first effective contact: an advisor's outbound message or a qualifying call
     advisor = msgs[msgs["author_type"] == "advisor"].groupby("cid")["created"].min()
-    first = pd.concat([advisor, calls.groupby("cid")["at"].min()]).groupby(level=0).min()
-    contacts = contacts.assign(first=contacts["cid"].map(first))
+    first = pd.concat([advisor, calls.groupby("cid")["at"].min()]).groupby(level=0).min().astype("Int64")
+    contacts = contacts.assign(first=first.reindex(contacts.index))  # indexed by cid
     contacts["day"], _ = _local_day_hour(contacts["created"], tz)
     responded = contacts["first"].notna()
-    contacts["frt"] = ((contacts["first"] - contacts["created"]).clip(lower=0) // _US).astype("Int64")
+    contacts["frt"] = ((contacts["first"] - contacts["created"]).clip(lower=0) // _NS).astype("Int64")
 
     _emit(out, "nc", contacts.assign(metric="n"), ["origin", "entry_group", "metric"])
     _emit(out, "nc", contacts[~responded].assign(metric="p"), ["origin", "entry_group", "metric"])

@@ -15,7 +15,7 @@ from typing import Any
 
 from mediana.records import Rejection, parse_line, valid_tenant_id
 from mediana.store import Store
-from mediana.timeutil import format_instant, now_us
+from mediana.timeutil import format_us, now_us
 
 CHUNK_LINES = 2000
 RAW_EXCERPT = 2000
@@ -64,7 +64,7 @@ def ingest_lines(store: Store, tenant: str, source: str, lines: Iterable[bytes])
         good.clear()
         bad.clear()
 
-    received = format_instant(now_us())
+    received = format_us(now_us())
     for number, line in enumerate(lines, start=1):
         parsed = parse_line(line, tenant)
         if parsed is None:

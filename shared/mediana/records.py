@@ -1,8 +1,8 @@
 """The input contract (source-records.md): validate one JSON Lines record.
 
 ``parse_line`` turns a raw line into a normalised record (timestamps as epoch
-microseconds) or a ``Rejection`` naming the field and what was wrong. Nothing
-here touches AWS, so the contract is tested without mocks.
+nanoseconds, marked ``ns``) or a ``Rejection`` naming the field and what was
+wrong. Nothing here touches AWS, so the contract is tested without mocks.
 """
 
 from __future__ import annotations
@@ -35,6 +35,12 @@ INTERACTION_TYPES = (
 )
 CALL_OUTCOMES = ("answered", "no_answer", "busy", "rejected", "voicemail", "failed")
 DEFAULT_CALL_TYPES = ("prequalification", "negotiation", "first_contact", "demo", "closing")
+
+MAX_DURATION_SECONDS = 86_400  # one day (the contract's bound on duration_seconds)
+INSTANT_FIELDS = ("updated_at", "created_at", "closed_at", "deleted_at", "occurred_at")
+# Normalised records carry NS_MARK: their instants are epoch nanoseconds. Records
+# stored before that (no mark) hold microseconds; see ``upgrade``.
+NS_MARK = "ns"
 
 _PARENT = {"conversation": "contact_id", "interaction": "contact_id", "message": "conversation_id"}
 _TENANT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -178,9 +184,9 @@ def _kind_fields(kind: str, raw: Record, tenant_id: str, rec_id: str) -> Record:
                 isinstance(duration, bool)
                 or not isinstance(duration, (int, float))
                 or not math.isfinite(duration)
-                or duration < 0
+                or not 0 <= duration <= MAX_DURATION_SECONDS
             ):
-                raise _Bad("duration_seconds", "expected a number >= 0")
+                raise _Bad("duration_seconds", f"expected a finite number from 0 to {MAX_DURATION_SECONDS}")
             out.update(
                 call_type=_opt_str(raw, "call_type"),
                 outcome=_enum(raw, "outcome", CALL_OUTCOMES, False),
@@ -215,7 +221,7 @@ def parse_record(raw: object, expected_tenant: str) -> Record | Rejection:
             raise _Bad("id", "expected a string of 1-128 characters")
         updated = _instant(raw, "updated_at", True)
         erased = _bool(raw, "erased", False)
-        record: Record = {"kind": kind, "id": rec_id, "updated_at": updated}
+        record: Record = {"kind": kind, "id": rec_id, "updated_at": updated, NS_MARK: 1}
         if erased:
             record["erased"] = True
             # An erasure tombstone keeps only what routing needs, never the content:
@@ -229,6 +235,22 @@ def parse_record(raw: object, expected_tenant: str) -> Record | Rejection:
         return record
     except _Bad as bad:
         return bad.rejection
+
+
+def upgrade(record: Record) -> Record:
+    """A stored record in today's encoding (in place; idempotent). Versions stored
+    before instants were nanoseconds hold microseconds (their sub-microsecond digits
+    were never kept): scaled by 1000, they are the exact instants they stood for, so
+    stored logs, worlds and routes keep working without a rewrite. Their version
+    hash is kept: it only breaks ties between versions, deterministically."""
+    if record.get(NS_MARK):
+        return record
+    for name in INSTANT_FIELDS:
+        value = record.get(name)
+        if isinstance(value, int):
+            record[name] = value * 1000
+    record[NS_MARK] = 1
+    return record
 
 
 def parse_line(line: bytes | str, expected_tenant: str) -> Record | Rejection | None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mediana.store import Store
-from mediana.timeutil import format_instant
+from mediana.timeutil import NS_PER_SECOND, format_instant
 
 STALE_S = 3600  # an active refresh older than this (its message lost) no longer blocks new ones
 
@@ -53,7 +53,7 @@ def request_refresh(store: Store, tenant: str, now_s: int, requested_by: str | N
             "refresh_id": refresh_id,
             "tenant_id": tenant,
             "status": "queued",
-            "requested_at": format_instant(now_s * 1_000_000),
+            "requested_at": format_instant(now_s * NS_PER_SECOND),
             "requested_by": requested_by,
             "attempts": 0,
             "expires_at": now_s + cfg.refresh_ttl_s,
@@ -89,7 +89,7 @@ def request_refresh(store: Store, tenant: str, now_s: int, requested_by: str | N
 
 def start(store: Store, tenant: str, refresh_id: str, now_s: int, attempt: int) -> bool:
     """Mark it running; False if it already finished (a redelivered or duplicate message)."""
-    fields = {"status": "running", "started_at": format_instant(now_s * 1_000_000), "attempts": attempt}
+    fields = {"status": "running", "started_at": format_instant(now_s * NS_PER_SECOND), "attempts": attempt}
     return store.update_refresh(tenant, refresh_id, fields, only_open=True)
 
 
@@ -108,7 +108,7 @@ def finish(
     if retrying:
         store.update_refresh(tenant, refresh_id, {"status": "queued", "error": error}, only_open=True)
         return
-    fields: dict[str, Any] = {"finished_at": format_instant(now_s * 1_000_000)}
+    fields: dict[str, Any] = {"finished_at": format_instant(now_s * NS_PER_SECOND)}
     if error is None:
         fields.update(status="succeeded", data_through=data_through)
     else:

@@ -74,8 +74,15 @@ def median(histogram: Mapping[int, int]) -> Number | None:
     return int(mid) if mid == int(mid) else mid
 
 
+SCALAR_DECIMALS = 2  # no scalar has more: ratios 2 decimals, medians whole or .5
+
+
 def scalar(current: Number | None, previous: Number | None) -> dict[str, Any]:
+    """A value with its previous-period value and the change. The change is rounded
+    like the values it compares (0.61 - 0.7 is -0.09, not -0.08999999999999997)."""
     change = None if current is None or previous is None else current - previous
+    if isinstance(change, float):
+        change = round(change, SCALAR_DECIMALS)
     pct = None
     if change is not None and previous:
         pct = round(change * 100 / previous, 2)

@@ -29,6 +29,7 @@ from mediana import blobs, keys
 from mediana.capacity import decimal
 from mediana.config import Config
 from mediana.meter import METER
+from mediana.records import upgrade
 from mediana.sections import ALL_DAYS, SECTIONS, Counter, decode_counter
 
 US = 1_000_000
@@ -286,7 +287,7 @@ class Store:
         for item in LogItem.query(
             tenant, LogItem.seq.between(after + 1, upto), limit=limit, page_size=min(limit, 5000)
         ):
-            rec = json.loads(item.r)
+            rec = upgrade(json.loads(item.r))
             rec["seq"] = int(item.seq)
             rec["_at"] = int(item.at)
             out.append(rec)

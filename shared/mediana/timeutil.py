@@ -1,33 +1,44 @@
-"""Instants as integer epoch microseconds, and local-calendar helpers.
+"""Instants as integer epoch nanoseconds, and local-calendar helpers.
 
-Integers keep durations exact (whole seconds truncated toward zero) and make
-records cheap to compare and store.
+Source instants (the records' timestamps) are exact to the nanosecond, as the
+input contract says: integers keep ordering and durations exact (whole seconds
+truncated toward zero from the exact difference) and are cheap to compare and
+store. The stack's own clock readings that are persisted (a log entry's receipt,
+an in-flight ingest block) stay in microseconds: ``now_us``/``format_us``.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-_RFC3339 = re.compile(r"^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})$")
+_RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-US_PER_SECOND = 1_000_000
+NS_PER_SECOND = 1_000_000_000
+NS_PER_US = 1_000
+MAX_FRACTION_DIGITS = 9
+# The contract's window for every source instant (both ends included).
+MIN_INSTANT_NS = 0  # 1970-01-01T00:00:00Z
+MAX_INSTANT_NS = 4_102_444_800 * NS_PER_SECOND  # 2100-01-01T00:00:00Z
+INSTANT_WINDOW = "1970-01-01T00:00:00Z ... 2100-01-01T00:00:00Z"
 
 
 def parse_instant(value: object) -> int:
-    """RFC 3339 timestamp (offset or Z required) -> epoch microseconds.
+    """RFC 3339 timestamp (offset or Z required) -> epoch nanoseconds, exact.
 
-    Raises ValueError with a short reason when the value is not such a timestamp.
+    Raises ValueError with a short reason when the value is not such a timestamp,
+    has more than 9 fraction digits, or lies outside the contract's window.
     """
     if not isinstance(value, str):
         raise ValueError("expected an RFC 3339 timestamp string")
-    m = _RFC3339.match(value)
+    m = _RFC3339.fullmatch(value)
     if not m:
         raise ValueError("not an RFC 3339 timestamp with offset or Z")
     year, month, day, hour, minute, second, frac, offset = m.groups()
-    micro = int((frac or "0")[:6].ljust(6, "0"))
+    if frac is not None and len(frac) > MAX_FRACTION_DIGITS:
+        raise ValueError(f"more than {MAX_FRACTION_DIGITS} fraction digits ({len(frac)})")
     if offset in ("Z", "z"):
         tz = UTC
     else:
@@ -35,26 +46,41 @@ def parse_instant(value: object) -> int:
         hh, mm = int(offset[1:3]), int(offset[4:6])
         if hh > 23 or mm > 59:
             raise ValueError("offset out of range")
-        from datetime import timezone
-
         tz = timezone(sign * timedelta(hours=hh, minutes=mm))
     try:
-        dt = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tz)
+        dt = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), 0, tz)
     except ValueError as exc:
         raise ValueError(f"invalid date or time: {exc}") from None
-    return (dt - _EPOCH) // timedelta(microseconds=1)
+    seconds = (dt - _EPOCH) // timedelta(seconds=1)  # exact: timedelta arithmetic is integral
+    ns = seconds * NS_PER_SECOND + int((frac or "0").ljust(MAX_FRACTION_DIGITS, "0"))
+    if not MIN_INSTANT_NS <= ns <= MAX_INSTANT_NS:
+        raise ValueError(f"outside {INSTANT_WINDOW}")
+    return ns
 
 
-def format_instant(us: int) -> str:
-    """Epoch microseconds -> RFC 3339 in UTC with a Z."""
-    dt = _EPOCH + timedelta(microseconds=us)
-    if dt.microsecond:
-        return dt.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+def format_instant(ns: int) -> str:
+    """Epoch nanoseconds -> RFC 3339 in UTC with a Z: no fraction when whole
+    seconds, 6 digits when whole microseconds, else all 9."""
+    seconds, frac = divmod(ns, NS_PER_SECOND)
+    text = (_EPOCH + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S")
+    if frac == 0:
+        return text + "Z"
+    if frac % NS_PER_US == 0:
+        return f"{text}.{frac // NS_PER_US:06d}Z"
+    return f"{text}.{frac:09d}Z"
+
+
+def now_ns() -> int:
+    return (datetime.now(UTC) - _EPOCH) // timedelta(microseconds=1) * NS_PER_US
 
 
 def now_us() -> int:
-    return (datetime.now(UTC) - _EPOCH) // timedelta(microseconds=1)
+    """The clock in microseconds: the unit of the stack's persisted receipt times."""
+    return now_ns() // NS_PER_US
+
+
+def format_us(us: int) -> str:
+    return format_instant(us * NS_PER_US)
 
 
 @lru_cache(maxsize=256)
@@ -66,16 +92,16 @@ def zone(name: str) -> ZoneInfo:
         raise ValueError(f"unknown IANA time zone {name!r}") from None
 
 
-def local_date(us: int, tz: str) -> date:
-    return (_EPOCH + timedelta(microseconds=us)).astimezone(zone(tz)).date()
+def local_date(ns: int, tz: str) -> date:
+    return (_EPOCH + timedelta(microseconds=ns // NS_PER_US)).astimezone(zone(tz)).date()
 
 
-def local_today(tz: str, at_us: int | None = None) -> date:
-    return local_date(now_us() if at_us is None else at_us, tz)
+def local_today(tz: str, at_ns: int | None = None) -> date:
+    return local_date(now_ns() if at_ns is None else at_ns, tz)
 
 
-def next_local_midnight_us(tz: str, at_us: int | None = None) -> int:
-    """The instant the tenant's next local day starts (DST-aware)."""
-    today = local_today(tz, at_us)
+def next_local_midnight_s(tz: str, at_ns: int | None = None) -> int:
+    """The epoch second the tenant's next local day starts (DST-aware)."""
+    today = local_today(tz, at_ns)
     start = datetime.combine(today + timedelta(days=1), datetime.min.time(), zone(tz))
-    return (start.astimezone(UTC) - _EPOCH) // timedelta(microseconds=1)
+    return (start.astimezone(UTC) - _EPOCH) // timedelta(seconds=1)

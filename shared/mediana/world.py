@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mediana.contrib import World, empty_world
-from mediana.records import Record, newer
+from mediana.records import Record, newer, upgrade
 
 Route = dict[str, Any]  # {"c": contact id or None, "m": {message id: record}} (m = parked messages)
 _KIND_ORDER = {"tenant": 0, "user": 1, "group": 2, "contact": 3, "conversation": 4, "interaction": 5, "message": 6}
@@ -40,6 +40,30 @@ class FoldOutcome:
     routes: set[str] = field(default_factory=set)  # conversation ids whose route changed
     directory: bool = False
     log_deletes: set[int] = field(default_factory=set)  # superseded or erased source versions
+
+
+def upgrade_stored(state: LoadedState) -> LoadedState:
+    """Loaded worlds, routes and directory in today's record encoding (in place)."""
+    for world in state.worlds.values():
+        if world.get("contact"):
+            upgrade(world["contact"])
+        for bucket in ("convs", "msgs", "ints"):
+            for rec in world[bucket].values():
+                upgrade(rec)
+    for route in state.routes.values():
+        for rec in route.get("m", {}).values():
+            upgrade(rec)
+    upgrade_directory(state.directory)
+    return state
+
+
+def upgrade_directory(directory: dict[str, Any]) -> dict[str, Any]:
+    if directory.get("tenant"):
+        upgrade(directory["tenant"])
+    for book in ("users", "groups"):
+        for rec in directory[book].values():
+            upgrade(rec)
+    return directory
 
 
 def route_ids(delta: Iterable[Record]) -> set[str]:
