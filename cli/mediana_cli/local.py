@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -56,12 +57,16 @@ def local_names_env(endpoint: str) -> dict[str, str]:
     }
 
 
+INGEST_ATTEMPTS = 3  # an S3-invoked Lambda is tried once and retried twice
+
+
 class Pump:
     """Delivers what AWS would: S3 notifications, SQS batches, schedule ticks."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.seen: set[str] = set()
+        self.seen: set[str] = set()  # objects ingested (or given up on, as Lambda's async retries do)
+        self.failures: dict[str, int] = {}
         # AWS's own plumbing (S3 notifications, the SQS event source) is not the stack's
         # work: its stand-in uses clients the cost meter does not see
         session = boto3.session.Session(region_name=store.cfg.region)
@@ -79,9 +84,15 @@ class Pump:
             for obj in page.get("Contents", []):
                 if obj["Key"] in self.seen:
                     continue
-                self.seen.add(obj["Key"])
                 event = handlers.s3_event(self.store.cfg.bucket, obj["Key"], obj["Size"])
-                handlers.function("ingest").handler(event, handlers.FakeContext("ingest"))
+                try:
+                    handlers.function("ingest").handler(event, handlers.FakeContext("ingest"))
+                except Exception as exc:  # noqa: BLE001 - as S3 -> Lambda does: retried, then given up
+                    tries = self.failures[obj["Key"]] = self.failures.get(obj["Key"], 0) + 1
+                    if tries < INGEST_ATTEMPTS:
+                        continue
+                    print(f"ingest of {obj['Key']} failed {tries} times, given up: {exc}", file=sys.stderr)
+                self.seen.add(obj["Key"])
                 done += 1
         return done
 

@@ -37,8 +37,8 @@ def handler(event: S3Event, context: LambdaContext) -> dict[str, Any]:
         with METER.serving(tenant):
             METER.add("s3_put_requests", 1)  # the upload that brought the file (the bucket owner pays)
             METER.add("s3_byte_months", record.s3.get_object.size * INCOMING_RETENTION_DAYS / 30)
-            body = store().s3.get_object(Bucket=record.s3.bucket.name, Key=key)["Body"].read()
-            result = ingest_lines(store(), tenant, key, iter_lines(body))
+            body = store().s3.get_object(Bucket=record.s3.bucket.name, Key=key)["Body"]
+            result = ingest_lines(store(), tenant, key, iter_lines(body.read))  # streamed, bounded memory
         logger.info(
             "ingested",
             extra={

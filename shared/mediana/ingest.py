@@ -7,13 +7,13 @@ Ingest never decides which version wins: it appends, and the aggregator folds
 
 from __future__ import annotations
 
-import gzip
 import io
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from mediana.records import Rejection, parse_line, valid_tenant_id
+from mediana.lines import MAX_LINE_BYTES, Damaged, Line, TooLong, read_lines
+from mediana.records import Record, Rejection, parse_line, valid_tenant_id
 from mediana.store import Store
 from mediana.timeutil import format_us, now_us
 
@@ -31,16 +31,13 @@ class IngestResult:
     rejections: list[dict[str, Any]] = field(default_factory=list)
 
 
-def iter_lines(body: bytes) -> Iterator[bytes]:
-    """Lines of a JSON Lines payload, gunzipped when it is gzip."""
-    stream: io.IOBase = io.BytesIO(body)
-    if body[:2] == b"\x1f\x8b":
-        stream = gzip.GzipFile(fileobj=io.BytesIO(body))
-    for line in stream:
-        yield bytes(line).rstrip(b"\r\n")
+def iter_lines(body: bytes | Callable[[int], bytes]) -> Iterator[Line]:
+    """Lines of a JSON Lines payload (bytes, or a ``read(n)`` to stream from), gunzipped
+    when it is gzip, in bounded memory; see ``mediana.lines``."""
+    return read_lines(io.BytesIO(body).read if isinstance(body, bytes) else body)
 
 
-def ingest_lines(store: Store, tenant: str, source: str, lines: Iterable[bytes]) -> IngestResult:
+def ingest_lines(store: Store, tenant: str, source: str, lines: Iterable[bytes | Line]) -> IngestResult:
     if not valid_tenant_id(tenant):
         raise ValueError(f"invalid tenant id {tenant!r}")
     result = IngestResult(tenant, source)
@@ -66,7 +63,14 @@ def ingest_lines(store: Store, tenant: str, source: str, lines: Iterable[bytes])
 
     received = format_us(now_us())
     for number, line in enumerate(lines, start=1):
-        parsed = parse_line(line, tenant)
+        if isinstance(line, Damaged):  # the object itself: every line before it was kept
+            parsed: Record | Rejection | None = Rejection("(file)", line.reason)
+            line = b""
+        elif isinstance(line, TooLong):
+            parsed = Rejection("(line)", f"longer than {MAX_LINE_BYTES} bytes ({line.size}+)")
+            line = line.head
+        else:
+            parsed = parse_line(line, tenant)
         if parsed is None:
             result.blank += 1
         elif isinstance(parsed, Rejection):

@@ -266,6 +266,10 @@ def parse_line(line: bytes | str, expected_tenant: str) -> Record | Rejection | 
         raw = json.loads(line)
     except json.JSONDecodeError as exc:
         return Rejection("(line)", f"not valid JSON: {exc.msg} at column {exc.colno}")
+    except RecursionError:
+        return Rejection("(line)", "not valid JSON: nested too deeply")
+    except ValueError as exc:  # e.g. an integer of more digits than Python converts
+        return Rejection("(line)", f"not valid JSON: {exc}"[:300])
     return parse_record(raw, expected_tenant)
 
 
