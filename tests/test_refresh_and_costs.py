@@ -119,7 +119,10 @@ def test_refresh_from_the_command_line_waits_for_the_outcome(stack: Any, capsys:
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["status"] == "succeeded" and out["data_through"]
     assert api("GET", "/v1/reports/response-time?range=today", "acme", ["viewer"])[2]["values"] == before
-    assert main(["refresh", "--tenant", "acme", "--wait"]) == 2  # cooling down: says so, exits 2
+    # within the tenant's cool-down an operator's refresh still runs (issue 8: not rate-limited like the button)
+    assert main(["refresh", "--tenant", "acme", "--inline"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["status"] == "succeeded"
+    assert api("POST", "/v1/refresh", "acme", ["admin"])[0] == 429  # the tenant's button still cools down
 
 
 def test_costs_per_tenant_add_up_and_are_finance_only(stack: Any) -> None:
@@ -178,3 +181,67 @@ def test_operator_commands_costs_and_tenants(stack: Any, capsys: pytest.CaptureF
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     acme = next(r for r in rows if r["tenant_id"] == "acme")
     assert acme["behind"] == 0 and acme["data_through"] and acme["quarantined"] == 0
+
+
+def test_concurrent_retries_with_one_idempotency_key_get_409_not_500(stack: Any, monkeypatch: Any) -> None:
+    import threading
+    import time
+
+    _loaded(stack, "acme")
+    fn = handlers.function("api")
+    real = fn.request_refresh
+
+    def slow(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(0.5)  # the first request is still being answered when the others arrive
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fn, "request_refresh", slow)
+    answers: list[tuple[int, dict[str, str], Any]] = []
+
+    def click() -> None:
+        answers.append(api("POST", "/v1/refresh", "acme", ["admin"], {"Idempotency-Key": "double-click"}))
+
+    threads = [threading.Thread(target=click) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    statuses = sorted(status for status, _, _ in answers)
+    assert len(statuses) == 6 and set(statuses) <= {202, 409} and statuses.count(202) >= 1, statuses
+    for status, headers, body in answers:
+        if status == 409:
+            assert headers["Retry-After"] == "1" and body["error"]["code"] == "in_progress"
+    ids = {body["refresh_id"] for status, _, body in answers if status == 202}
+    assert len(ids) == 1  # one refresh, however many clicks
+
+
+def test_an_operators_refresh_is_not_throttled_by_the_tenants_cooldown(stack: Any) -> None:
+    import time
+
+    from mediana import refresh
+
+    _loaded(stack, "acme")
+    status, _, first = api("POST", "/v1/refresh", "acme", ["admin"])
+    assert status == 202
+    stack.pump.drain()
+    assert api("POST", "/v1/refresh", "acme", ["admin"])[0] == 429  # the tenant's button cools down
+    answer = refresh.request_refresh(stack.store, "acme", int(time.time()), "cli", cooldown=False)
+    assert answer.status == 202 and answer.body["refresh_id"] != first["refresh_id"]
+    stack.pump.drain()
+    assert stack.store.get_refresh("acme", answer.body["refresh_id"])["status"] == "succeeded"
+
+
+def test_a_refresh_whose_attempt_died_with_its_lambda_is_failed_not_running_forever(stack: Any) -> None:
+    from mediana import refresh
+
+    _loaded(stack, "acme")
+    status, _, first = api("POST", "/v1/refresh", "acme", ["admin"])
+    long_ago = int(__import__("time").time()) - refresh.ATTEMPT_LIMIT_S - 5
+    assert refresh.start(stack.store, "acme", first["refresh_id"], long_ago, 1)  # then the Lambda timed out
+    shown = api("GET", f"/v1/refresh/{first['refresh_id']}", "acme", ["viewer"])[2]
+    assert shown["status"] == "failed" and "ran out of time" in shown["error"]
+    status, _, again = api("POST", "/v1/refresh", "acme", ["admin"])  # not the dead one
+    assert status == 202 and again["refresh_id"] != first["refresh_id"] and again["status"] == "queued"
+    assert stack.store.get_refresh("acme", first["refresh_id"])["status"] == "failed"
+    stack.pump.drain()
+    assert stack.store.get_refresh("acme", again["refresh_id"])["status"] == "succeeded"

@@ -86,16 +86,24 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     now_s = int(time.time())
     if args.rebuild:
         store.mark_due(args.tenant, now_s, rebuild=True)
-    answer = refresh.request_refresh(store, args.tenant, now_s, "cli")
-    if answer.status == 429:
-        print(json.dumps({**answer.body, "retry_after_s": answer.retry_after_s}), file=sys.stderr)
-        return 2
+    # an operator's refresh: never throttled by the tenant-facing cool-down
+    answer = refresh.request_refresh(store, args.tenant, now_s, "cli", cooldown=False)
     refresh_id = answer.body["refresh_id"]
-    if args.inline:  # run it in this process instead of waiting for the queue
+    if args.inline:  # run it in this process (under the tenant's lease, like the queue's runs)
         from mediana.aggregate import refresh_tenant
+        from mediana.store import TenantBusy
 
         if refresh.start(store, args.tenant, refresh_id, now_s, 1):
-            refresh_tenant(store, args.tenant)
+            deadline = time.monotonic() + args.timeout
+            while True:
+                try:
+                    refresh_tenant(store, args.tenant)
+                    break
+                except TenantBusy:
+                    if time.monotonic() > deadline:
+                        raise
+                    print("another runner holds the tenant; waiting for it...", file=sys.stderr)
+                    time.sleep(2)
             state = store.get_state(args.tenant)
             through = state.data_through if state else None
             refresh.finish(store, args.tenant, refresh_id, int(time.time()), data_through=through)

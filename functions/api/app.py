@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.idempotency import (
     IdempotencyConfig,
     idempotent_function,
 )
+from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mediana.auth import AuthError, Principal, principal_from_claims
 from mediana.costs import MONTH, month_rows, to_csv
@@ -235,11 +236,13 @@ def _refresh_response(body: dict[str, Any], status: int = 202) -> Response:
     summary="Refresh this tenant's reports now (role admin)",
     description="202 with the refresh; a refresh already queued or running is returned instead of a new one. "
     "Within the cool-down after the last completed refresh: 429 with Retry-After. "
-    "An Idempotency-Key header makes retries return the first answer.",
+    "An Idempotency-Key header makes retries return the first answer; a retry that arrives while the "
+    "first request with that key is still being answered gets 409 with Retry-After.",
     responses={
         202: _body("RefreshStatus", RefreshStatus),
         401: _body("ErrorResponse", ErrorResponse),
         403: _body("ErrorResponse", ErrorResponse),
+        409: _body("ErrorResponse", ErrorResponse),
         429: _body("ErrorResponse", ErrorResponse),
     },
 )
@@ -262,6 +265,13 @@ def post_refresh():  # noqa: ANN201 - Powertools derives the schema from `respon
     except _CoolingDown as cooling:
         retry = str(cooling.answer.retry_after_s or 1)
         return _json(429, cooling.answer.body, {"Retry-After": retry, "Cache-Control": "no-store"})
+    except IdempotencyAlreadyInProgressError:
+        busy = {
+            "code": "in_progress",
+            "message": "a request with this Idempotency-Key is still being answered; retry shortly",
+            "parameter": "Idempotency-Key",
+        }
+        return _json(409, {"error": busy}, {"Retry-After": "1", "Cache-Control": "no-store"})
     metrics.add_metric("RefreshRequested", MetricUnit.Count, 1)
     return _refresh_response(body)
 
@@ -280,7 +290,7 @@ def get_refresh(refresh_id: Annotated[str, Path(description="from POST /v1/refre
     record = store().get_refresh(principal.tenant_id, refresh_id) if len(refresh_id) <= 100 else None
     if record is None:  # another tenant's id is simply not in this tenant's partition
         raise ApiError(404, "not_found", f"no refresh {refresh_id!r} for this tenant")
-    return _refresh_response(public(record), 200)
+    return _refresh_response(public(record, int(time.time())), 200)
 
 
 @app.get(

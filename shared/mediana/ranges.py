@@ -20,6 +20,8 @@ PRESETS = (
     "last_month",
 )
 MAX_CUSTOM_DAYS = 366
+# The dates a request may name: the contract's instants (1970..2100) in any zone.
+FIRST_DATE, LAST_DATE = date(1970, 1, 1), date(2100, 1, 1)
 
 
 class RangeError(ValueError):
@@ -71,11 +73,14 @@ def preset_range(name: str, today: date) -> DateRange:
 
 def _parse_date(param: str, value: str) -> date:
     try:
-        if len(value) != 10:
+        if len(value) != 10 or not (value[:4] + value[5:7] + value[8:]).isdigit() or value[4] + value[7] != "--":
             raise ValueError
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise RangeError(param, f"expected a date YYYY-MM-DD, got {value!r}") from None
+    if not FIRST_DATE <= day <= LAST_DATE:
+        raise RangeError(param, f"must lie within {FIRST_DATE.isoformat()} .. {LAST_DATE.isoformat()}, got {value}")
+    return day
 
 
 def resolve_range(today: date, range_name: str | None, start: str | None, end: str | None, default: str) -> DateRange:

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from mediana.store import Store
-from mediana.timeutil import NS_PER_SECOND, format_instant
+from mediana.timeutil import NS_PER_SECOND, format_instant, parse_instant
 
 STALE_S = 3600  # an active refresh older than this (its message lost) no longer blocks new ones
+ATTEMPT_LIMIT_S = 960  # the aggregator's 900 s timeout and margin: a running attempt older than this died
 
 
 @dataclass
@@ -29,8 +30,22 @@ class RefreshAnswer:
     retry_after_s: int | None = None
 
 
-def public(record: dict[str, Any]) -> dict[str, Any]:
-    """What the API shows of a refresh record."""
+def timed_out(record: dict[str, Any], now_s: int) -> bool:
+    """Running, but started longer ago than an attempt can live: Lambda killed it."""
+    started = record.get("started_at")
+    if record.get("status") != "running" or not started:
+        return False
+    return parse_instant(started) // NS_PER_SECOND < now_s - ATTEMPT_LIMIT_S
+
+
+TIMED_OUT = f"the attempt ran out of time (the aggregator's limit is {ATTEMPT_LIMIT_S} s)"
+
+
+def public(record: dict[str, Any], now_s: int | None = None) -> dict[str, Any]:
+    """What the API shows of a refresh record; with ``now_s``, an attempt that died
+    with its Lambda shows as failed instead of running forever."""
+    if now_s is not None and timed_out(record, now_s):
+        record = {**record, "status": "failed", "error": TIMED_OUT}
     return {
         "refresh_id": record["refresh_id"],
         "status": record["status"],
@@ -43,10 +58,14 @@ def public(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def request_refresh(store: Store, tenant: str, now_s: int, requested_by: str | None = None) -> RefreshAnswer:
+def request_refresh(
+    store: Store, tenant: str, now_s: int, requested_by: str | None = None, cooldown: bool = True
+) -> RefreshAnswer:
     """Queue a refresh for ``tenant``, or return the one already queued or running;
-    429 with Retry-After within the cool-down after the last completed one."""
+    429 with Retry-After within the cool-down after the last completed one (the
+    tenant's button; an operator's ``cooldown=False`` is never throttled)."""
     cfg = store.cfg
+    cooldown_s = cfg.refresh_cooldown_s if cooldown else 0
     for _ in range(3):  # the state may change between the claim and the look
         refresh_id = f"r-{now_s:010d}-{uuid.uuid4().hex[:12]}"
         record = {
@@ -59,7 +78,7 @@ def request_refresh(store: Store, tenant: str, now_s: int, requested_by: str | N
             "expires_at": now_s + cfg.refresh_ttl_s,
         }
         store.put_refresh(tenant, record)
-        if store.claim_refresh(tenant, refresh_id, now_s, cfg.refresh_cooldown_s, STALE_S):
+        if store.claim_refresh(tenant, refresh_id, now_s, cooldown_s, STALE_S):
             store.mark_due(tenant, now_s)
             try:
                 store.enqueue(tenant, "manual", refresh_id, refresh_id=refresh_id)
@@ -72,10 +91,13 @@ def request_refresh(store: Store, tenant: str, now_s: int, requested_by: str | N
         active = state.active_refresh if state else None
         if active and int(state.active_since or 0) >= now_s - STALE_S:  # type: ignore[union-attr]
             existing = store.get_refresh(tenant, active)
+            if existing and timed_out(existing, now_s):  # dead: record it, then claim anew
+                finish(store, tenant, active, now_s, error=TIMED_OUT)
+                continue
             if existing:
                 return RefreshAnswer(202, public(existing))
         done = int(state.last_refresh_done or 0) if state else 0
-        wait = done + cfg.refresh_cooldown_s - now_s
+        wait = done + cooldown_s - now_s
         if wait > 0:
             body = {
                 "error": {
