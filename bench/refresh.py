@@ -87,7 +87,7 @@ def main() -> None:
             lambda r=report_id: get_report(store, "big", r, {"from": [start], "to": [end.isoformat()]}),
         )
     largest_items(store)
-    from mediana.aggregate import schedule
+    from mediana.scheduling import schedule
 
     measure("scheduler tick (fleet)", lambda: schedule(store))
     stack.stop()

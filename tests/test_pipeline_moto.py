@@ -203,10 +203,11 @@ def test_crash_after_journal_is_replayed_exactly_once(stack: Any, monkeypatch: A
 
 def test_idle_tenant_is_not_enqueued_and_costs_one_read(stack: Any) -> None:
     from mediana import aggregate
+    from mediana.scheduling import schedule
 
     upload(stack.store, "acme", "a.jsonl", lines("acme", _today(), "30"))
     stack.pump.drain()
-    assert aggregate.schedule(stack.store) == []  # not due until local midnight
+    assert schedule(stack.store) == []  # not due until local midnight
     counted: list[str] = []
     import botocore.client
 
