@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
@@ -17,6 +18,7 @@ from mediana import refresh
 from mediana.aggregate import refresh_tenant
 from mediana.meter import METER, metered
 from mediana.records import valid_tenant_id
+from mediana.store import TenantBusy
 from mediana.store import default_store as store
 from mediana.timeutil import now_us
 
@@ -24,8 +26,12 @@ METER.capture_stdout()  # before the Logger: its lines are metered
 logger = Logger()
 metrics = Metrics()
 tracer = Tracer()
-# FIFO: after a failure the rest of the batch is returned too, keeping per-tenant order.
-processor = SqsFifoPartialProcessor()
+# FIFO: after a failure the rest of *that tenant's* messages in the batch are returned
+# too (its order kept); other tenants' messages go on (skip_group_on_error).
+processor = SqsFifoPartialProcessor(skip_group_on_error=True)
+# every failure is reported per message (and logged, and counted in RefreshFailures), even when all fail
+processor.raise_on_entire_batch_failure = False
+BUSY_PAUSE_S = 2.0  # a manual refresh that finds its tenant busy waits this long, then queues again
 _context: LambdaContext | None = None
 _batch_size = 1
 
@@ -49,9 +55,31 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
         logger.error("message without a valid tenant_id dropped", extra={"body": record.body[:500]})
         return {}
     logger.append_keys(tenant_id=tenant)
+    attempt = int(record.attributes.approximate_receive_count or 1)
     with METER.serving(tenant):
         METER.add("sqs_requests", 2 / _batch_size)  # its share of the batch's receive and delete
-        return _refresh(tenant, body.get("refresh_id"), int(record.attributes.approximate_receive_count or 1))
+        try:
+            return _refresh(tenant, body.get("refresh_id"), attempt)
+        except TenantBusy as busy:
+            return _busy(tenant, body.get("refresh_id"), busy)
+        except Exception as exc:
+            reason = f"{type(exc).__name__}: {exc}"[:500]
+            last = attempt >= store().cfg.refresh_max_receives
+            logger.error("refresh failed", extra={"reason": reason, "attempt": attempt, "parked": last})
+            metrics.add_metric("RefreshFailures", MetricUnit.Count, 1)
+            if last:  # the queue moves it to the DLQ now: the tenant is parked, visibly
+                store().note_failure(tenant, reason, now_us() // 1_000_000)
+            raise
+
+
+def _busy(tenant: str, refresh_id: str | None, busy: TenantBusy) -> dict[str, Any]:
+    """Another runner holds the tenant. A scheduled run has nothing to add (the holder
+    reschedules the tenant if data arrives meanwhile); a manual refresh queues again."""
+    logger.info("tenant busy", extra={"refresh_id": refresh_id, "lease_until_ms": busy.until_ms})
+    if refresh_id:
+        time.sleep(BUSY_PAUSE_S)
+        store().enqueue(tenant, "busy", f"{tenant}:busy:{refresh_id}:{now_us()}", refresh_id=refresh_id)
+    return {"tenant_id": tenant, "busy": True}
 
 
 def _refresh(tenant: str, refresh_id: str | None, attempt: int) -> dict[str, Any]:
@@ -60,6 +88,10 @@ def _refresh(tenant: str, refresh_id: str | None, attempt: int) -> dict[str, Any
         refresh_id = None  # already finished: refresh as a scheduled run would
     try:
         report = refresh_tenant(store(), tenant, time_left_ms=_time_left, on_continue=_continue(refresh_id))
+    except TenantBusy:
+        if refresh_id:
+            refresh.finish(store(), tenant, refresh_id, now_us() // 1_000_000, error=None, retrying=True)
+        raise
     except Exception as exc:
         if refresh_id:
             last = attempt >= store().cfg.refresh_max_receives

@@ -10,10 +10,12 @@ runs low, continued in a next message.
 
 from __future__ import annotations
 
+import copy
 import gzip
 import json
 import time
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
@@ -21,12 +23,13 @@ from typing import Any
 from mediana import keys
 from mediana.batch import build_presets, compute_batch, merge_days, update_presets
 from mediana.contrib import empty_world
+from mediana.poison import PoisonRecords, isolate
 from mediana.ranges import PRESETS, preset_range, preset_span
 from mediana.records import newer
 from mediana.sections import SECTIONS, RangeSummary, decode_counter, encode_counter
 from mediana.store import Store, TenantState
 from mediana.timeutil import format_us, local_today, next_local_midnight_s, now_us
-from mediana.world import LoadedState, route_ids, touched_contacts, upgrade_directory, upgrade_stored
+from mediana.world import LoadedState, empty_directory, route_ids, touched_contacts, upgrade_directory, upgrade_stored
 
 MAX_BATCH_RECORDS = 20_000
 TIME_MARGIN_MS = 120_000  # stop starting batches when less than this is left
@@ -43,6 +46,7 @@ class RefreshReport:
     presets_written: int = 0
     bytes_written: int = 0
     rebuilt: bool = False
+    quarantined: int = 0  # records whose aggregation raised, moved to the quarantine
     continued: bool = False
     resumed: bool = False
     cursor: int = 0
@@ -57,7 +61,8 @@ def _doc_of_day(cells: dict[Any, int]) -> dict[str, Any]:
 
 
 def _apply(store: Store, tenant: str, journal: dict[str, Any]) -> int:
-    """Idempotent: every write is a full-content put or a delete."""
+    """Idempotent: every write is a full-content put or a delete, fenced by the
+    journal's batch number (a later batch's items are never overwritten)."""
     written = 0
     for pk, name in (
         (keys.worlds_pk(tenant), "worlds"),
@@ -67,42 +72,44 @@ def _apply(store: Store, tenant: str, journal: dict[str, Any]) -> int:
     ):
         docs = {base: pair[0] for base, pair in journal[name].items()}
         olds = {base: pair[1] for base, pair in journal[name].items()}
-        written += store.put_docs(pk, docs, olds)
+        written += store.put_docs(pk, docs, olds, batch=journal["batch"])
     if journal.get("directory"):
         doc, old = journal["directory"]
-        written += store.put_docs(keys.tenant_pk(tenant), {keys.DIRECTORY_BASE: doc}, {keys.DIRECTORY_BASE: old})
+        written += store.put_docs(
+            keys.tenant_pk(tenant), {keys.DIRECTORY_BASE: doc}, {keys.DIRECTORY_BASE: old}, batch=journal["batch"]
+        )
     store.delete_log(tenant, journal["log_deletes"])
     return written
 
 
-def _finish(store: Store, tenant: str, journal: dict[str, Any], key: str) -> int:
+def _finish(store: Store, tenant: str, journal: dict[str, Any], key: str, owner: str) -> int:
     written = _apply(store, tenant, journal)
-    store.commit(tenant, journal["from_cursor"], journal["fields"])
+    store.commit(tenant, journal["from_cursor"], journal["fields"], owner, now_us() // 1000)
     store.delete_journal(key)
     return written
 
 
-def _resume(store: Store, tenant: str, state: TenantState) -> int:
+def _resume(store: Store, tenant: str, state: TenantState, owner: str) -> int:
     pending = json.loads(state.pending or "{}")
     journal = json.loads(gzip.decompress(store.get_journal(pending["key"])))
-    return _finish(store, tenant, journal, pending["key"])
+    return _finish(store, tenant, journal, pending["key"], owner)
 
 
-def _reset(store: Store, tenant: str, state: TenantState, tz: str) -> None:
-    """Forget every derived item; the log (latest versions) replays from zero."""
+def _reset(store: Store, tenant: str, state: TenantState, tz: str, owner: str) -> None:
+    """Forget every derived item; the log (latest versions) replays from zero.
+    The restart is committed first (fenced, ``rebuild`` kept set), so a crash while
+    deleting leaves a tenant that resets again, never one that builds on leftovers."""
     if state.pending:
         store.delete_journal(json.loads(state.pending)["key"])
-        state.pending = None
+    cursor = int(state.cursor or 0)
+    restart = {"cursor": 0, "batch": int(state.batch or 0) + 1, "tz": tz, "presets_as_of": None, "rebuild": True}
+    store.commit(tenant, cursor, restart, owner, now_us() // 1000)
     for pk in (keys.worlds_pk(tenant), keys.routes_pk(tenant), keys.days_pk(tenant), keys.presets_pk(tenant)):
         store.delete_partition(pk)
     directory = store.get_docs(keys.tenant_pk(tenant), [keys.DIRECTORY_BASE])
     if directory:
         store.put_docs(keys.tenant_pk(tenant), {}, {keys.DIRECTORY_BASE: directory[keys.DIRECTORY_BASE][1]})
-    store.commit(
-        tenant,
-        int(state.cursor or 0),
-        {"cursor": 0, "batch": int(state.batch or 0) + 1, "tz": tz, "presets_as_of": None, "rebuild": None},
-    )
+    store.commit(tenant, 0, {"rebuild": None}, owner, now_us() // 1000)
 
 
 def _winning_timezone(delta: list[dict[str, Any]], directory: dict[str, Any] | None) -> str | None:
@@ -144,10 +151,13 @@ def _presets(
     days = store.day_docs(tenant, SECTIONS, span.start, span.end, consistent=True)
     days.update(new_days)
     presets = build_presets(today, days)
-    old = {base: n for base, n in _stored_part_counts(store, tenant).items()}
+    old = _stored_part_counts(store, tenant)
+    # an empty preset with nothing stored is not written: a reader finds no preset and
+    # sums the (absent) days, the in-place path starts it from empty
     return {
-        keys.preset_base(p, s): (_preset_doc(summary, today), old.get(keys.preset_base(p, s), 0))
+        base: (_preset_doc(summary, today), old.get(base, 0))
         for (p, s), summary in presets.items()
+        if (base := keys.preset_base(p, s)) in old or summary.cur or summary.prev
     }
 
 
@@ -162,8 +172,48 @@ def _preset_doc(summary: RangeSummary, today: date) -> dict[str, Any]:
     return doc
 
 
+def _load(
+    store: Store, tenant: str, delta: Sequence[dict[str, Any]], directory: dict[str, Any] | None
+) -> tuple[LoadedState, dict[str, tuple[Any, int]], dict[str, tuple[Any, int]]]:
+    """The worlds and routes ``delta`` touches (and a private copy of the directory)."""
+    routes = store.get_docs(keys.routes_pk(tenant), route_ids(delta))
+    route_docs = {vid: doc for vid, (doc, _) in routes.items()}
+    touched = touched_contacts(delta, route_docs)
+    worlds = store.get_docs(keys.worlds_pk(tenant), touched)
+    loaded = LoadedState(
+        worlds={c: (worlds[c][0] if c in worlds else empty_world()) for c in touched},
+        routes=route_docs,
+        directory=copy.deepcopy(directory) if directory else empty_directory(),
+    )
+    return upgrade_stored(loaded), routes, worlds
+
+
+def _quarantine_poison(store: Store, tenant: str, poison: PoisonRecords) -> None:
+    """Move records whose aggregation raised out of the log, into the quarantine."""
+    received = format_us(now_us())
+    entries = [
+        {
+            "source": "log",
+            "line": int(rec["seq"]),
+            "field": "(record)",
+            "reason": reason,
+            "raw": json.dumps({k: v for k, v in rec.items() if k not in ("seq", "_at")})[:2000],
+            "received_at": received,
+        }
+        for rec, reason in poison.found
+    ]
+    store.put_quarantine(tenant, entries)
+    store.delete_log(tenant, [int(rec["seq"]) for rec, _ in poison.found])
+
+
 def _one_batch(
-    store: Store, tenant: str, state: TenantState, delta: list[dict[str, Any]], horizon: int, data_through: int
+    store: Store,
+    tenant: str,
+    state: TenantState,
+    delta: list[dict[str, Any]],
+    horizon: int,
+    data_through: int,
+    owner: str,
 ) -> tuple[RefreshReport, bool]:
     """Returns (figures, needs_rebuild)."""
     report = RefreshReport(tenant, idle=False, batches=1, records=len(delta))
@@ -175,18 +225,15 @@ def _one_batch(
         if int(state.cursor or 0) > 0 or state.presets_as_of:
             return report, True
         tz = new_tz  # nothing stored yet under the old zone: adopt it
-    routes = store.get_docs(keys.routes_pk(tenant), route_ids(delta))
-    route_docs = {vid: doc for vid, (doc, _) in routes.items()}
-    touched = touched_contacts(delta, route_docs)
-    worlds = store.get_docs(keys.worlds_pk(tenant), touched)
-    loaded = upgrade_stored(
-        LoadedState(
-            worlds={c: (worlds[c][0] if c in worlds else empty_world()) for c in touched},
-            routes=route_docs,
-            directory=directory or {"tenant": None, "users": {}, "groups": {}},
-        )
-    )
-    result = compute_batch(delta, loaded, tz)
+    loaded, routes, worlds = _load(store, tenant, delta, directory)
+    try:
+        result = compute_batch(delta, loaded, tz)
+    except Exception:
+        # nothing is written yet: find the records that fail alone, on fresh loads
+        bad = isolate(delta, lambda recs: compute_batch(recs, _load(store, tenant, recs, directory)[0], tz))
+        if not bad:
+            raise
+        raise PoisonRecords(bad) from None
     report.contacts = len(result.outcome.worlds)
 
     day_bases = {keys.day_base(s, d): (s, d) for s, d in result.day_delta}
@@ -221,10 +268,10 @@ def _one_batch(
     }
     report.days_written = len(new_days)
     report.presets_written = len(presets)
-    key = keys.journal_key(tenant, batch_no)
+    key = keys.journal_key(tenant, batch_no, owner)  # per attempt: a rival never overwrites it
     store.put_journal(key, gzip.compress(json.dumps(journal, separators=(",", ":")).encode(), 5))
-    store.set_pending(tenant, cursor, {"batch": batch_no, "key": key})
-    report.bytes_written = _finish(store, tenant, journal, key)
+    store.set_pending(tenant, cursor, {"batch": batch_no, "key": key}, owner)
+    report.bytes_written = _finish(store, tenant, journal, key, owner)
     report.cursor = horizon
     return report, False
 
@@ -237,61 +284,71 @@ def refresh_tenant(
     max_records: int = MAX_BATCH_RECORDS,
     on_continue: Callable[[str, int], None] | None = None,
 ) -> RefreshReport:
-    """Bring one tenant's report items up to date with its source log."""
+    """Bring one tenant's report items up to date with its source log.
+
+    An idle tenant costs one read (and the reschedule). Any work is done under the
+    tenant's lease (one runner at a time, enforced by DynamoDB): TenantBusy if
+    another live runner holds it; StaleWriter if this one is overtaken mid-run."""
     started = time.monotonic()
     total = RefreshReport(tenant)
-    while True:
-        state = store.get_state(tenant)
-        if state is None:
-            break
-        if state.pending:
-            total.bytes_written += _resume(store, tenant, state)
-            total.resumed = True
+    owner = uuid.uuid4().hex[:16]
+    held = False
+    try:
+        while True:
+            state = store.get_state(tenant)
+            if state is None:
+                break
+            read_at = now_us()
+            if not Store.complete(state):  # a door that only touched the state (a refresh request)
+                store.ensure_state(tenant)
+                continue
+            horizon, oldest = store.safe_horizon(state, read_at)
+            cursor = int(state.cursor or 0)
+            tz = state.tz or "UTC"
+            today = local_today(tz).isoformat()
+            if not state.pending and not state.rebuild and cursor >= horizon and state.presets_as_of == today:
+                total.cursor = cursor
+                idle_through = format_us(oldest if oldest is not None else read_at)
+                store.reschedule(tenant, next_local_midnight_s(tz), int(state.next_seq or 0), idle_through)
+                break
+            if total.batches and time_left_ms() < TIME_MARGIN_MS:
+                if on_continue:
+                    on_continue(tenant, cursor)
+                    total.continued = True
+                break
+            if state.lease_owner != owner or int(state.lease_until or 0) - read_at // 1000 < TIME_MARGIN_MS:
+                store.acquire_lease(state, owner, read_at // 1000)  # refreshes state
+                held = True
+                continue
             total.idle = False
-            continue
-        tz = state.tz or "UTC"
-        if state.rebuild:
-            _reset(store, tenant, state, tz)
-            total.rebuilt, total.idle = True, False
-            continue
-        read_at = now_us()
-        horizon, oldest = store.safe_horizon(state, read_at)
-        cursor = int(state.cursor or 0)
-        today = local_today(tz).isoformat()
-        if cursor >= horizon and state.presets_as_of == today:
-            total.cursor = cursor
-            idle_through = format_us(oldest if oldest is not None else read_at)
-            store.reschedule(tenant, next_local_midnight_s(tz), int(state.next_seq or 0), idle_through)
-            break
-        if total.batches and time_left_ms() < TIME_MARGIN_MS:
-            if on_continue:
-                on_continue(tenant, cursor)
-                total.continued = True
-            break
-        delta = store.read_log(tenant, cursor, horizon, max_records)
-        reached = not delta or delta[-1]["seq"] >= horizon or len(delta) < max_records
-        upto = horizon if reached else delta[-1]["seq"]
-        through = (oldest if oldest is not None else read_at) if reached else delta[-1]["_at"]
-        report, needs_rebuild = _one_batch(store, tenant, state, delta, upto, through)
-        if needs_rebuild:
-            new_tz = _winning_timezone(delta, None) or "UTC"
-            _reset(store, tenant, state, new_tz)
-            total.rebuilt = True
-            total.idle = False
-            continue
-        for name in ("batches", "records", "contacts", "days_written", "presets_written", "bytes_written"):
-            setattr(total, name, getattr(total, name) + getattr(report, name))
-        total.idle = False
-        total.cursor = report.cursor
+            if state.pending:
+                total.bytes_written += _resume(store, tenant, state, owner)
+                total.resumed = True
+                continue
+            if state.rebuild:
+                _reset(store, tenant, state, tz, owner)
+                total.rebuilt = True
+                continue
+            delta = store.read_log(tenant, cursor, horizon, max_records)
+            reached = not delta or delta[-1]["seq"] >= horizon or len(delta) < max_records
+            upto = horizon if reached else delta[-1]["seq"]
+            through = (oldest if oldest is not None else read_at) if reached else delta[-1]["_at"]
+            try:
+                report, needs_rebuild = _one_batch(store, tenant, state, delta, upto, through, owner)
+            except PoisonRecords as poison:
+                _quarantine_poison(store, tenant, poison)
+                total.quarantined += len(poison.found)
+                continue
+            if needs_rebuild:
+                _reset(store, tenant, state, _winning_timezone(delta, None) or "UTC", owner)
+                total.rebuilt = True
+                continue
+            for name in ("batches", "records", "contacts", "days_written", "presets_written", "bytes_written"):
+                setattr(total, name, getattr(total, name) + getattr(report, name))
+            total.cursor = report.cursor
+    finally:
+        if held:
+            store.release_lease(tenant, owner)
     total.seconds = round(time.monotonic() - started, 3)
     return total
 
-
-def schedule(store: Store, now_s: int | None = None) -> list[str]:
-    """Enqueue every tenant with work due (new data, a rebuild, a local midnight)."""
-    now_s = now_s if now_s is not None else now_us() // 1_000_000
-    enqueued = []
-    for tenant, due_at in store.due_tenants(now_s):
-        store.enqueue(tenant, "schedule", f"{tenant}:{due_at}")
-        enqueued.append(tenant)
-    return enqueued

@@ -79,8 +79,9 @@ def quarantine_sk(received_iso: str, source: str, line: int) -> str:
     return f"{received_iso}#{source}#{line:08d}"
 
 
-def journal_key(tenant: str, batch: int) -> str:
-    return f"journal/{tenant}/{batch:012d}.json.gz"
+def journal_key(tenant: str, batch: int, attempt: str) -> str:
+    """Unique per attempt: two runners of one batch never share a journal object."""
+    return f"journal/{tenant}/{batch:012d}-{attempt}.json.gz"
 
 
 def incoming_prefix(tenant: str) -> str:

@@ -34,6 +34,26 @@ from mediana.sections import ALL_DAYS, SECTIONS, Counter, decode_counter
 
 US = 1_000_000
 STALE_BLOCK_US = 20 * 60 * US  # an ingest block older than this died with its Lambda
+LEASE_MS = 960_000  # longer than the aggregator can live (900 s): a live runner never outlives its lease
+
+
+class StaleWriter(Exception):
+    """This runner was overtaken (its lease taken over, or a newer batch wrote the item):
+    its write was rejected by DynamoDB, never applied."""
+
+
+class TenantBusy(Exception):
+    """Another runner holds the tenant's aggregation lease."""
+
+    def __init__(self, tenant: str, until_ms: int) -> None:
+        super().__init__(f"tenant {tenant!r} is being aggregated by another runner (lease until {until_ms} ms)")
+        self.until_ms = until_ms
+
+
+def _conditional_failed(exc: BaseException) -> bool:
+    if isinstance(exc, ClientError):
+        return exc.response["Error"]["Code"] in ("ConditionalCheckFailedException", "TransactionCanceledException")
+    return "ConditionalCheckFailed" in str(exc)
 
 
 class DueIndex(GlobalSecondaryIndex["TenantState"]):
@@ -71,6 +91,10 @@ class TenantState(Model):
     active_refresh = UnicodeAttribute(null=True)  # the manual refresh queued or running
     active_since = NumberAttribute(null=True)
     last_refresh_done = NumberAttribute(null=True)  # epoch s: the cool-down starts here
+    failure = UnicodeAttribute(null=True)  # why its last receive failed (parked: message in the DLQ)
+    failed_at = NumberAttribute(null=True)  # epoch s
+    lease_owner = UnicodeAttribute(null=True)  # the one runner allowed to aggregate the tenant
+    lease_until = NumberAttribute(null=True)  # epoch ms
     due_index = DueIndex()
 
 
@@ -82,6 +106,7 @@ class DocPart(Model):
     sk = UnicodeAttribute(range_key=True)
     n = NumberAttribute()
     v = BinaryAttribute(legacy_encoding=False)
+    b = NumberAttribute(null=True)  # the batch that wrote it: a fenced write never goes backwards
 
 
 class QuarantineItem(Model):
@@ -146,13 +171,58 @@ class Store:
     def list_states(self) -> list[TenantState]:
         return [s for s in TenantState.scan(TenantState.sk == keys.STATE_SK)]
 
-    def _ensure_state(self, tenant: str) -> None:
+    def ensure_state(self, tenant: str) -> None:
+        """Create the tenant's control fields, or complete them, whichever door comes
+        first (ingest, a refresh request, the schedule): idempotent, race-free."""
+        self.ddb.update_item(
+            TableName=self.cfg.state_table,
+            Key={"pk": {"S": keys.tenant_pk(tenant)}, "sk": {"S": keys.STATE_SK}},
+            UpdateExpression="SET tenant_id = :t, next_seq = if_not_exists(next_seq, :z), "
+            "inflight = if_not_exists(inflight, :m), #cursor = if_not_exists(#cursor, :z), "
+            "#batch = if_not_exists(#batch, :z)",
+            ExpressionAttributeNames={"#cursor": "cursor", "#batch": "batch"},
+            ExpressionAttributeValues={":t": {"S": tenant}, ":z": {"N": "0"}, ":m": {"M": {}}},
+        )
+
+    @staticmethod
+    def complete(state: TenantState | None) -> bool:
+        return state is not None and None not in (state.next_seq, state.cursor, state.batch, state.inflight)
+
+    def note_failure(self, tenant: str, reason: str, now_s: int) -> None:
+        """Park a tenant whose refresh keeps failing (its message goes to the DLQ): the
+        reason is on its state for the operator; the next successful run clears it."""
+        TenantState(keys.tenant_pk(tenant), keys.STATE_SK).update(
+            actions=[TenantState.failure.set(reason[:500]), TenantState.failed_at.set(now_s)]
+        )
+
+    # ---- the aggregation lease ------------------------------------------------
+    def acquire_lease(self, state: TenantState, owner: str, now_ms: int) -> None:
+        """Make ``owner`` the tenant's only aggregator until now + LEASE_MS (refreshes
+        ``state`` in place); TenantBusy while another live runner holds it."""
         try:
-            TenantState(
-                keys.tenant_pk(tenant), keys.STATE_SK, tenant_id=tenant, next_seq=0, inflight={}, cursor=0, batch=0
-            ).save(condition=TenantState.pk.does_not_exist())
-        except Exception as exc:  # noqa: BLE001 - a concurrent creator is fine
-            if "ConditionalCheckFailed" not in str(exc):
+            state.update(
+                actions=[TenantState.lease_owner.set(owner), TenantState.lease_until.set(now_ms + LEASE_MS)],
+                condition=TenantState.pk.exists()
+                & (
+                    TenantState.lease_owner.does_not_exist()
+                    | (TenantState.lease_owner == owner)
+                    | (TenantState.lease_until < now_ms)
+                ),
+            )
+        except Exception as exc:  # noqa: BLE001 - PynamoDB wraps the ClientError
+            if not _conditional_failed(exc.__cause__ or exc):
+                raise
+            current = self.get_state(state.pk[2:])
+            raise TenantBusy(state.pk[2:], int(current.lease_until or 0) if current else 0) from None
+
+    def release_lease(self, tenant: str, owner: str) -> None:
+        try:
+            TenantState(keys.tenant_pk(tenant), keys.STATE_SK).update(
+                actions=[TenantState.lease_owner.remove(), TenantState.lease_until.remove()],
+                condition=TenantState.lease_owner == owner,
+            )
+        except Exception as exc:  # noqa: BLE001 - already taken over or released: nothing to give back
+            if not _conditional_failed(exc.__cause__ or exc):
                 raise
 
     def begin_block(self, tenant: str, count: int, now_us: int) -> tuple[int, str]:
@@ -164,7 +234,7 @@ class Store:
             "Key": {"pk": {"S": keys.tenant_pk(tenant)}, "sk": {"S": keys.STATE_SK}},
             "UpdateExpression": "ADD next_seq :n SET inflight.#b = :info",
             "ExpressionAttributeNames": {"#b": block},
-            "ReturnValues": "UPDATED_NEW",
+            "ReturnValues": "ALL_NEW",  # UPDATED_NEW omits next_seq when ADD 0 leaves it as it was
         }
         values = {":n": {"N": str(count)}, ":info": {"M": {"n": {"N": str(count)}, "at": {"N": str(now_us)}}}}
         for attempt in range(2):
@@ -174,7 +244,7 @@ class Store:
             except ClientError as exc:
                 if exc.response["Error"]["Code"] != "ValidationException" or attempt:
                     raise
-                self._ensure_state(tenant)
+                self.ensure_state(tenant)
         end = int(out["Attributes"]["next_seq"]["N"])
         start = end - count + 1
         self.ddb.update_item(
@@ -202,7 +272,7 @@ class Store:
         )
 
     def mark_due(self, tenant: str, now_s: int, rebuild: bool = False) -> None:
-        self._ensure_state(tenant)
+        self.ensure_state(tenant)
         expr = "SET sched = :due, due_at = :now" + (", #rebuild = :r" if rebuild else "")
         values: dict[str, Any] = {":due": {"S": keys.DUE_PARTITION}, ":now": {"N": str(now_s)}}
         extra: dict[str, Any] = {}
@@ -238,27 +308,41 @@ class Store:
             out.append((item.pk[2:], int(item.due_at)))
         return out
 
-    def set_pending(self, tenant: str, cursor: int, pending: Mapping[str, Any]) -> None:
-        TenantState(keys.tenant_pk(tenant), keys.STATE_SK).update(
-            actions=[TenantState.pending.set(json.dumps(pending))],
-            condition=(TenantState.cursor == cursor) & TenantState.pending.does_not_exist(),
+    def set_pending(self, tenant: str, cursor: int, pending: Mapping[str, Any], owner: str) -> None:
+        """Register the batch's journal: only from ``cursor``, with none pending, by the lease holder."""
+        self._fenced_update(
+            tenant,
+            [TenantState.pending.set(json.dumps(pending))],
+            (TenantState.cursor == cursor) & TenantState.pending.does_not_exist() & (TenantState.lease_owner == owner),
         )
 
-    def commit(self, tenant: str, cursor: int, fields: Mapping[str, Any]) -> None:
-        """Advance the cursor and clear the pending batch, only from ``cursor``."""
-        actions: list[Action] = [TenantState.pending.remove()]
+    def commit(self, tenant: str, cursor: int, fields: Mapping[str, Any], owner: str, now_ms: int) -> None:
+        """Advance the cursor and clear the pending batch, only from ``cursor`` and only
+        by the lease holder, whose lease it renews."""
+        actions: list[Action] = [
+            TenantState.pending.remove(),
+            TenantState.lease_until.set(now_ms + LEASE_MS),
+            TenantState.failure.remove(),
+            TenantState.failed_at.remove(),
+        ]
         for name, value in fields.items():
             attr = getattr(TenantState, name)
             actions.append(attr.remove() if value is None else attr.set(value))
-        TenantState(keys.tenant_pk(tenant), keys.STATE_SK).update(
-            actions=actions, condition=TenantState.cursor == cursor
-        )
+        self._fenced_update(tenant, actions, (TenantState.cursor == cursor) & (TenantState.lease_owner == owner))
+
+    def _fenced_update(self, tenant: str, actions: list[Action], condition: Any) -> None:
+        try:
+            TenantState(keys.tenant_pk(tenant), keys.STATE_SK).update(actions=actions, condition=condition)
+        except Exception as exc:  # noqa: BLE001 - PynamoDB wraps the ClientError
+            if _conditional_failed(exc.__cause__ or exc):
+                raise StaleWriter(f"tenant {tenant!r}: the lease or the cursor moved on; write rejected") from None
+            raise
 
     def reschedule(self, tenant: str, due_at_s: int | None, next_seq: int, data_through: str | None = None) -> bool:
         """Move the tenant's next due time (None: not due) unless new data arrived;
         an idle run also moves ``data_through`` (nothing newer exists) in the same write."""
         action = TenantState.due_at.set(due_at_s) if due_at_s is not None else TenantState.sched.remove()
-        actions: list[Action] = [action]
+        actions: list[Action] = [action, TenantState.failure.remove(), TenantState.failed_at.remove()]
         if data_through is not None:
             actions.append(TenantState.data_through.set(data_through))
         if due_at_s is not None:
@@ -406,19 +490,46 @@ class Store:
             out[base] = blobs.decode([p.v for p in parts[:n]])
         return out
 
-    def put_docs(self, pk: str, docs: Mapping[str, Any], old_parts: Mapping[str, int] | None = None) -> int:
+    def put_docs(
+        self, pk: str, docs: Mapping[str, Any], old_parts: Mapping[str, int] | None = None, batch: int | None = None
+    ) -> int:
         """Write documents (idempotent); drop tails left by a larger old version.
-        Returns the bytes written."""
+        Returns the bytes written. With ``batch``, every write is fenced: conditional on
+        no later batch having written the item, so a stale runner is rejected."""
+        if batch is not None:
+            return self._put_docs_fenced(pk, docs, old_parts or {}, batch)
         written = 0
         old_parts = old_parts or {}
-        with DocPart.batch_write() as batch:
+        with DocPart.batch_write() as writer:
             for base, doc in docs.items():
                 chunks = blobs.encode(doc)
                 for i, chunk in enumerate(chunks):
-                    batch.save(DocPart(pk, keys.part_sk(base, i), n=len(chunks), v=chunk))
+                    writer.save(DocPart(pk, keys.part_sk(base, i), n=len(chunks), v=chunk))
                     written += len(chunk)
                 for i in range(len(chunks), old_parts.get(base, 0)):
-                    batch.delete(DocPart(pk, keys.part_sk(base, i)))
+                    writer.delete(DocPart(pk, keys.part_sk(base, i)))
+        return written
+
+    def _put_docs_fenced(self, pk: str, docs: Mapping[str, Any], old_parts: Mapping[str, int], batch: int) -> int:
+        written = 0
+        fence = {
+            "ConditionExpression": "attribute_not_exists(b) OR b <= :b",
+            "ExpressionAttributeValues": {":b": {"N": str(batch)}},
+        }
+        try:
+            for base, doc in docs.items():
+                chunks = blobs.encode(doc)
+                for i, chunk in enumerate(chunks):
+                    item = {**self._key(pk, keys.part_sk(base, i)), "n": {"N": str(len(chunks))}, "v": {"B": chunk}}
+                    self.ddb.put_item(TableName=self.cfg.state_table, Item={**item, "b": {"N": str(batch)}}, **fence)
+                    written += len(chunk)
+                for i in range(len(chunks), old_parts.get(base, 0)):
+                    tail = self._key(pk, keys.part_sk(base, i))
+                    self.ddb.delete_item(TableName=self.cfg.state_table, Key=tail, **fence)
+        except ClientError as exc:
+            if _conditional_failed(exc):
+                raise StaleWriter(f"{pk}: a later batch than {batch} wrote it; write rejected") from None
+            raise
         return written
 
     def delete_partition(self, pk: str) -> int:

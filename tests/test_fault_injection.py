@@ -1,0 +1,276 @@
+"""Crashes and rival runners, enumerated (not sampled), on moto.
+
+Every write call of a multi-batch first build and of an incremental run fails once
+(before the call, or after it succeeded), then the message is redelivered; and a
+rival runner takes the tenant over while the first is paused at each write call,
+with the first resuming afterwards. Every time, the stored worlds, routes, day and
+preset documents equal a clean run's, and the tenant is left unstuck.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from mediana import aggregate, keys
+from mediana.ingest import ingest_lines
+from mediana.store import DocPart, StaleWriter, Store, TenantBusy
+
+WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "PutObject", "DeleteObject", "SendMessage"}
+BATCH = 3  # records per batch: the first build takes several batches
+LATE = 4  # records of the incremental run
+
+
+def _records(day: str, late: bool) -> list[dict[str, Any]]:
+    at = f"{day}T1"
+    recs: list[dict[str, Any]] = [
+        {"kind": "user", "id": "u1", "updated_at": "2026-01-01T00:00:00Z", "name": "Ana"},
+        {"kind": "group", "id": "g1", "updated_at": "2026-01-01T00:00:00Z", "name": "Sales"},
+    ]
+    for c in range(2):
+        recs.append(
+            {
+                "kind": "contact",
+                "id": f"c{c}",
+                "updated_at": "2026-02-01T00:00:00Z",
+                "created_at": f"{at}0:00:0{c}.000000500Z",
+                "origin": "Ads" if c else None,
+                "entry_group_id": "g1",
+                "group_id": "g1",
+                "owner_id": "u1",
+            }
+        )
+        recs.append(
+            {
+                "kind": "conversation",
+                "id": f"v{c}",
+                "updated_at": "2026-02-01T00:00:00Z",
+                "contact_id": f"c{c}",
+                "channel": "whatsapp",
+                "created_at": f"{at}0:00:0{c}Z",
+                "closed_at": None,
+                "group_id": "g1",
+                "owner_id": "u1",
+            }
+        )
+        recs.append(
+            {
+                "kind": "message",
+                "id": f"m{c}",
+                "updated_at": "2026-02-01T00:00:00Z",
+                "conversation_id": f"v{c}",
+                "direction": "inbound",
+                "author_type": "contact",
+                "created_at": f"{at}1:00:00Z",
+            }
+        )
+    if late:  # a reply (sub-microsecond), a late older version, an edit, a call
+        recs += [
+            {**recs[4], "kind": "message", "id": "r0", "direction": "outbound", "author_type": "advisor",
+             "author_id": "u1", "conversation_id": "v0", "created_at": f"{at}1:00:42.000000900Z"},
+            {**recs[2], "updated_at": "2026-01-15T00:00:00Z", "origin": "stale"},
+            {**recs[5], "updated_at": "2026-03-01T00:00:00Z", "origin": "Web", "owner_id": None},
+            {"kind": "interaction", "id": "i1", "updated_at": "2026-02-01T00:00:00Z", "contact_id": "c1",
+             "owner_id": "u1", "type": "call_log", "occurred_at": f"{at}2:00:00Z", "call_type": "demo",
+             "outcome": "answered", "duration_seconds": 61.5},
+        ]  # fmt: skip
+    return recs
+
+
+def _ingest(store: Store, tenant: str, recs: list[dict[str, Any]]) -> None:
+    lines = [json.dumps({"tenant_id": tenant, **r}).encode() for r in recs]
+    result = ingest_lines(store, tenant, "test.jsonl", lines)
+    assert result.rejected == 0, result.rejections
+
+
+def _snapshot(store: Store, tenant: str) -> dict[str, Any]:
+    """Every derived document of the tenant (the contents readers and later batches use)."""
+    out: dict[str, Any] = {}
+    for pk in (keys.worlds_pk(tenant), keys.routes_pk(tenant), keys.days_pk(tenant), keys.presets_pk(tenant)):
+        out[pk[len(tenant) + 3 :]] = dict(store.iter_docs(pk))
+    out["DIR"] = store.get_docs(keys.tenant_pk(tenant), [keys.DIRECTORY_BASE]).get(keys.DIRECTORY_BASE, (None,))[0]
+    # a record's receipt time rides along in the worlds; it differs between tenants by nature
+    return json.loads(json.dumps(out), object_hook=lambda d: {k: v for k, v in d.items() if k != "_at"})
+
+
+def _diff(a: Any, b: Any, path: str = "") -> list[str]:
+    """Where two snapshots differ (for the assertion message)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for key in sorted(set(a) | set(b)):
+            out += _diff(a.get(key), b.get(key), f"{path}/{key}")
+        return out[:10]
+    return [] if a == b else [f"{path}: {str(a)[:200]} != {str(b)[:200]}"]
+
+
+def _settled(store: Store, tenant: str) -> None:
+    state = store.get_state(tenant)
+    assert state is not None
+    assert int(state.cursor) == int(state.next_seq) and not state.pending and not state.rebuild
+    assert not state.lease_owner  # released: the next runner is not kept waiting
+
+
+class Writes:
+    """Counts (and intercepts) the write calls the Store's clients make on one thread."""
+
+    def __init__(self, store: Store) -> None:
+        self.clients = [store.ddb, store.s3, store.sqs, DocPart._get_connection().connection.client]
+        self.on_before: Callable[[int, str], None] = lambda n, op: None
+        self.on_after: Callable[[int, str], None] = lambda n, op: None
+        self.thread: threading.Thread | None = None
+        self.count = 0
+
+    def _mine(self) -> bool:
+        return self.thread is None or threading.current_thread() is self.thread
+
+    def _before(self, model: Any, **_: Any) -> None:
+        if model.name in WRITES and self._mine():
+            self.count += 1
+            self.on_before(self.count, model.name)
+
+    def _after(self, model: Any, **_: Any) -> None:
+        if model.name in WRITES and self._mine():
+            self.on_after(self.count, model.name)
+
+    @contextmanager
+    def watching(self) -> Iterator[Writes]:
+        for c in self.clients:
+            c.meta.events.register("before-call", self._before, unique_id="mediana-test-before")
+            c.meta.events.register("after-call", self._after, unique_id="mediana-test-after")
+        try:
+            yield self
+        finally:
+            for c in self.clients:
+                c.meta.events.unregister("before-call", unique_id="mediana-test-before")
+                c.meta.events.unregister("after-call", unique_id="mediana-test-after")
+
+
+@pytest.fixture
+def store(monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
+    """moto in process (no HTTP hop): the enumeration makes thousands of calls, and the
+    calls, conditions and item sizes are the same ones the HTTP tests make."""
+    from mediana.config import Config
+    from mediana_cli.template import create_resources
+    from moto import mock_aws
+
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    with mock_aws():
+        for name, value in create_resources(None, "us-east-1", prefix="fi").items():  # type: ignore[arg-type]
+            monkeypatch.setenv(name, value)
+        yield Store(Config.from_env())
+
+
+class Injected(Exception):
+    pass
+
+
+def _refresh(store: Store, tenant: str) -> aggregate.RefreshReport:
+    return aggregate.refresh_tenant(store, tenant, max_records=BATCH)
+
+
+def _prepare(store: Store, tenant: str, day: str, incremental: bool) -> None:
+    _ingest(store, tenant, _records(day, late=False))
+    if incremental:
+        _refresh(store, tenant)
+        _ingest(store, tenant, _records(day, late=True)[-LATE:])
+
+
+@pytest.mark.parametrize("where", ["before", "after"])
+@pytest.mark.parametrize("incremental", [False, True], ids=["first-build", "incremental"])
+def test_a_failure_at_every_write_call_then_redelivery_equals_a_clean_run(
+    store: Store, incremental: bool, where: str
+) -> None:
+    from test_pipeline_moto import _today
+
+    day = _today()
+    _prepare(store, "ref", day, incremental)
+    writes = Writes(store)
+    with writes.watching():
+        _refresh(store, "ref")
+    total = writes.count
+    expected = _snapshot(store, "ref")
+    assert expected["D"] and expected["P"] and total > 10
+
+    tried = 0
+    for k in range(1, total + 1):
+        tenant = f"{where[0]}{k}{'i' if incremental else 'f'}"
+        _prepare(store, tenant, day, incremental)
+        writes = Writes(store)
+
+        def fail(n: int, op: str, k: int = k) -> None:
+            if n == k:
+                raise Injected(f"write {k} ({op})")
+
+        setattr(writes, "on_before" if where == "before" else "on_after", fail)
+        with writes.watching():
+            with pytest.raises(Injected):
+                _refresh(store, tenant)
+        state = store.get_state(tenant)
+        if state and state.lease_owner:  # died holding the lease: the retry comes after it expires
+            state.update(actions=[type(state).lease_until.set(0)])
+        _refresh(store, tenant)  # redelivered
+        snapshot = _snapshot(store, tenant)
+        assert snapshot == expected, (where, k, _diff(snapshot, expected))
+        _settled(store, tenant)
+        tried += 1
+    assert tried == total
+
+
+def test_a_rival_runner_taking_over_at_every_write_call_never_corrupts(store: Store, monkeypatch: Any) -> None:
+    from test_pipeline_moto import _today
+
+    day = _today()
+    _prepare(store, "ref", day, True)
+    writes = Writes(store)
+    with writes.watching():
+        _refresh(store, "ref")
+    total = writes.count
+    expected = _snapshot(store, "ref")
+
+    real_now = aggregate.now_us
+    outcomes: dict[str, int] = {}
+    for k in range(1, total + 1):
+        tenant = f"rival{k}"
+        _prepare(store, tenant, day, True)
+        writes = Writes(store)
+        paused, resume = threading.Event(), threading.Event()
+        errors: list[BaseException] = []
+
+        def pause(n: int, op: str, k: int = k, paused: Any = paused, resume: Any = resume) -> None:
+            if n == k:
+                paused.set()
+                resume.wait(30)
+
+        writes.on_before = pause
+
+        def first(tenant: str = tenant, errors: list[BaseException] = errors) -> None:
+            try:
+                _refresh(store, tenant)
+            except BaseException as exc:  # noqa: BLE001 - inspected below
+                errors.append(exc)
+
+        with writes.watching():
+            writes.thread = threading.Thread(target=first)
+            writes.thread.start()
+            assert paused.wait(30)
+            # the rival comes later than the first runner's lease lasts (its clock is ahead)
+            monkeypatch.setattr(aggregate, "now_us", lambda: real_now() + 20 * 60 * 1_000_000)
+            try:
+                _refresh(store, tenant)
+            except TenantBusy:
+                pytest.fail("the rival must take over an expired lease")
+            finally:
+                monkeypatch.setattr(aggregate, "now_us", real_now)
+            resume.set()
+            writes.thread.join(30)
+        outcome = type(errors[0]).__name__ if errors else "finished"
+        assert not errors or isinstance(errors[0], StaleWriter), errors
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        _refresh(store, tenant)  # whatever is left (the stale runner's message, redelivered)
+        assert _snapshot(store, tenant) == expected, k
+        _settled(store, tenant)
+    assert outcomes.get("StaleWriter", 0) > 0, outcomes  # some resumed runners really were fenced off
