@@ -179,6 +179,32 @@ def _prepare(store: Store, tenant: str, day: str, incremental: bool) -> None:
         _ingest(store, tenant, _records(day, late=True)[-LATE:])
 
 
+def _clone(store: Store, source: str, tenant: str) -> None:
+    """Copy a prepared tenant (state, documents, log) under another id: each case starts
+    from the same stored state without rebuilding it."""
+    ddb, cfg = store.ddb, store.cfg
+    items = []
+
+    def query(table: str, key: str, value: str) -> Iterator[dict[str, Any]]:
+        for page in ddb.get_paginator("query").paginate(
+            TableName=table, KeyConditionExpression=f"{key} = :v", ExpressionAttributeValues={":v": {"S": value}}
+        ):
+            yield from page["Items"]
+
+    for pk_of in (keys.tenant_pk, keys.worlds_pk, keys.routes_pk, keys.days_pk, keys.presets_pk):
+        for item in query(cfg.state_table, "pk", pk_of(source)):
+            item["pk"] = {"S": pk_of(tenant)}
+            if "tenant_id" in item:
+                item["tenant_id"] = {"S": tenant}
+            items.append((cfg.state_table, item))
+    items += [(cfg.log_table, {**i, "tenant_id": {"S": tenant}}) for i in query(cfg.log_table, "tenant_id", source)]
+    for start in range(0, len(items), 25):
+        requests: dict[str, list[Any]] = {}
+        for table, item in items[start : start + 25]:
+            requests.setdefault(table, []).append({"PutRequest": {"Item": item}})
+        ddb.batch_write_item(RequestItems=requests)
+
+
 @pytest.mark.parametrize("where", ["before", "after"])
 @pytest.mark.parametrize("incremental", [False, True], ids=["first-build", "incremental"])
 def test_a_failure_at_every_write_call_then_redelivery_equals_a_clean_run(
@@ -187,7 +213,8 @@ def test_a_failure_at_every_write_call_then_redelivery_equals_a_clean_run(
     from test_pipeline_moto import _today
 
     day = _today()
-    _prepare(store, "ref", day, incremental)
+    _prepare(store, "base", day, incremental)
+    _clone(store, "base", "ref")
     writes = Writes(store)
     with writes.watching():
         _refresh(store, "ref")
@@ -198,7 +225,7 @@ def test_a_failure_at_every_write_call_then_redelivery_equals_a_clean_run(
     tried = 0
     for k in range(1, total + 1):
         tenant = f"{where[0]}{k}{'i' if incremental else 'f'}"
-        _prepare(store, tenant, day, incremental)
+        _clone(store, "base", tenant)
         writes = Writes(store)
 
         def fail(n: int, op: str, k: int = k) -> None:
@@ -224,7 +251,8 @@ def test_a_rival_runner_taking_over_at_every_write_call_never_corrupts(store: St
     from test_pipeline_moto import _today
 
     day = _today()
-    _prepare(store, "ref", day, True)
+    _prepare(store, "base", day, True)
+    _clone(store, "base", "ref")
     writes = Writes(store)
     with writes.watching():
         _refresh(store, "ref")
@@ -235,7 +263,7 @@ def test_a_rival_runner_taking_over_at_every_write_call_never_corrupts(store: St
     outcomes: dict[str, int] = {}
     for k in range(1, total + 1):
         tenant = f"rival{k}"
-        _prepare(store, tenant, day, True)
+        _clone(store, "base", tenant)
         writes = Writes(store)
         paused, resume = threading.Event(), threading.Event()
         errors: list[BaseException] = []
