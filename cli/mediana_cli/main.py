@@ -161,6 +161,8 @@ def cmd_tenants(args: argparse.Namespace) -> int:
                         else None
                     ),
                     "quarantined": int(s.quarantined or 0),
+                    "failure": s.failure,  # set while its refresh keeps failing (parked after 5 receives)
+                    "lease_owner": s.lease_owner,  # a runner aggregating it now
                 }
             )
         )
