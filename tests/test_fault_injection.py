@@ -205,21 +205,25 @@ def _clone(store: Store, source: str, tenant: str) -> None:
         ddb.batch_write_item(RequestItems=requests)
 
 
+def _clean_run(store: Store, incremental: bool) -> tuple[int, dict[str, Any]]:
+    """Prepare the tenant every case clones ("base"), and run a clean copy of it: the
+    number of write calls to enumerate and the documents every case must end with."""
+    from test_pipeline_moto import _today
+
+    _prepare(store, "base", _today(), incremental)
+    _clone(store, "base", "ref")
+    writes = Writes(store)
+    with writes.watching():
+        _refresh(store, "ref")
+    return writes.count, _snapshot(store, "ref")
+
+
 @pytest.mark.parametrize("where", ["before", "after"])
 @pytest.mark.parametrize("incremental", [False, True], ids=["first-build", "incremental"])
 def test_a_failure_at_every_write_call_then_redelivery_equals_a_clean_run(
     store: Store, incremental: bool, where: str
 ) -> None:
-    from test_pipeline_moto import _today
-
-    day = _today()
-    _prepare(store, "base", day, incremental)
-    _clone(store, "base", "ref")
-    writes = Writes(store)
-    with writes.watching():
-        _refresh(store, "ref")
-    total = writes.count
-    expected = _snapshot(store, "ref")
+    total, expected = _clean_run(store, incremental)
     assert expected["D"] and expected["P"] and total > 10
 
     tried = 0
@@ -248,16 +252,7 @@ def test_a_failure_at_every_write_call_then_redelivery_equals_a_clean_run(
 
 
 def test_a_rival_runner_taking_over_at_every_write_call_never_corrupts(store: Store, monkeypatch: Any) -> None:
-    from test_pipeline_moto import _today
-
-    day = _today()
-    _prepare(store, "base", day, True)
-    _clone(store, "base", "ref")
-    writes = Writes(store)
-    with writes.watching():
-        _refresh(store, "ref")
-    total = writes.count
-    expected = _snapshot(store, "ref")
+    total, expected = _clean_run(store, True)
 
     real_now = aggregate.now_us
     outcomes: dict[str, int] = {}
