@@ -161,3 +161,17 @@ def test_csv_has_a_line_per_tenant_and_the_total() -> None:
     assert [r["tenant_id"] for r in table] == [*(r["tenant_id"] for r in report["rows"]), "total"]
     assert float(table[-1]["total_usd"]) == pytest.approx(report["total"]["total_usd"], abs=1e-6)
     assert float(table[-1]["ddb_rru"]) == 4_000_004
+
+
+def test_fenced_writes_in_parallel_threads_are_booked_to_the_tenant_served(stack: Any) -> None:
+    from mediana import keys
+    from mediana.meter import METER
+
+    assert stack.store.cfg.write_threads > 1
+    docs = {f"doc{i}": {"cells": [[i, 1]]} for i in range(40)}
+    METER.counts.clear()
+    with METER.serving("acme"):
+        stack.store.put_docs(keys.days_pk("acme"), docs, batch=1)
+    assert METER.counts["acme"]["ddb_wru"] == 40  # one small item, one unit each: none lost across threads
+    assert "_shared" not in METER.counts
+    assert {b: d for b, (d, _) in stack.store.get_docs(keys.days_pk("acme"), docs).items()} == docs

@@ -158,6 +158,7 @@ def store(monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
     from moto import mock_aws
 
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("MEDIANA_WRITE_THREADS", "1")  # write calls in one order, on one thread: enumerable
     with mock_aws():
         for name, value in create_resources(None, "us-east-1", prefix="fi").items():  # type: ignore[arg-type]
             monkeypatch.setenv(name, value)

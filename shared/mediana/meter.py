@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import io
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -85,13 +86,15 @@ class Meter:
         self._served: dict[str, float] = {}
         self._paused = False
         self._last_flush = time.monotonic()
+        self._lock = threading.Lock()
 
     # ---- counting ---------------------------------------------------------
     def add(self, field: str, quantity: float, tenant: str | None = None) -> None:
         if self._paused or not quantity:
             return
-        row = self.counts.setdefault(tenant or _tenant.get(), {})
-        row[field] = row.get(field, 0.0) + quantity
+        with self._lock:  # calls made from the Store's write threads count here too
+            row = self.counts.setdefault(tenant or _tenant.get(), {})
+            row[field] = row.get(field, 0.0) + quantity
 
     @contextmanager
     def serving(self, tenant: str) -> Iterator[None]:

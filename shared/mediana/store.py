@@ -4,9 +4,11 @@ plain Python and the endpoint (a moto server locally) is set in one place."""
 
 from __future__ import annotations
 
+import contextvars
 import json
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -149,6 +151,7 @@ def bind(cfg: Config) -> None:
 class Store:
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
+        self._pool: ThreadPoolExecutor | None = None
         bind(cfg)
         session = boto3.session.Session(region_name=cfg.region)
         self.ddb = session.client("dynamodb", endpoint_url=cfg.endpoint)
@@ -516,21 +519,38 @@ class Store:
             "ConditionExpression": "attribute_not_exists(b) OR b <= :b",
             "ExpressionAttributeValues": {":b": {"N": str(batch)}},
         }
+        table = self.cfg.state_table
+        calls: list[tuple[Callable[..., Any], dict[str, Any]]] = []
+        for base, doc in docs.items():
+            chunks = blobs.encode(doc)
+            for i, chunk in enumerate(chunks):
+                item = {**self._key(pk, keys.part_sk(base, i)), "n": {"N": str(len(chunks))}, "v": {"B": chunk}}
+                calls.append((self.ddb.put_item, {"TableName": table, "Item": {**item, "b": {"N": str(batch)}}}))
+                written += len(chunk)
+            for i in range(len(chunks), old_parts.get(base, 0)):
+                calls.append((self.ddb.delete_item, {"TableName": table, "Key": self._key(pk, keys.part_sk(base, i))}))
         try:
-            for base, doc in docs.items():
-                chunks = blobs.encode(doc)
-                for i, chunk in enumerate(chunks):
-                    item = {**self._key(pk, keys.part_sk(base, i)), "n": {"N": str(len(chunks))}, "v": {"B": chunk}}
-                    self.ddb.put_item(TableName=self.cfg.state_table, Item={**item, "b": {"N": str(batch)}}, **fence)
-                    written += len(chunk)
-                for i in range(len(chunks), old_parts.get(base, 0)):
-                    tail = self._key(pk, keys.part_sk(base, i))
-                    self.ddb.delete_item(TableName=self.cfg.state_table, Key=tail, **fence)
+            self._run_calls([(fn, {**kwargs, **fence}) for fn, kwargs in calls])
         except ClientError as exc:
             if _conditional_failed(exc):
                 raise StaleWriter(f"{pk}: a later batch than {batch} wrote it; write rejected") from None
             raise
         return written
+
+    def _run_calls(self, calls: list[tuple[Callable[..., Any], dict[str, Any]]]) -> None:
+        """Independent calls, ``write_threads`` at a time (each carries the caller's
+        context, so the meter books it to the same tenant); raises the first failure
+        after all have ended."""
+        if self.cfg.write_threads <= 1 or len(calls) <= 1:
+            for fn, kwargs in calls:
+                fn(**kwargs)
+            return
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.cfg.write_threads, thread_name_prefix="mediana-write")
+        futures = [self._pool.submit(_in_context, contextvars.copy_context(), fn, kwargs) for fn, kwargs in calls]
+        errors = [exc for f in futures if (exc := f.exception()) is not None]
+        if errors:
+            raise errors[0]
 
     def delete_partition(self, pk: str) -> int:
         count = 0
@@ -689,6 +709,10 @@ class Store:
 
 
 _SER, _DESER = TypeSerializer(), TypeDeserializer()
+
+
+def _in_context(ctx: contextvars.Context, fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
+    return ctx.run(fn, **kwargs)
 
 
 def _plain(value: Any) -> Any:
