@@ -189,7 +189,8 @@ class Store:
 
     @staticmethod
     def complete(state: TenantState | None) -> bool:
-        return state is not None and None not in (state.next_seq, state.cursor, state.batch, state.inflight)
+        fields = (state.next_seq, state.cursor, state.batch, state.inflight) if state is not None else (None,)
+        return all(f is not None for f in fields)  # identity: a MapAttribute's == builds a condition
 
     def note_failure(self, tenant: str, reason: str, now_s: int) -> None:
         """Park a tenant whose refresh keeps failing (its message goes to the DLQ): the
