@@ -8,7 +8,7 @@ from datetime import date
 
 from helpers import Model, build, normalise
 from mediana.contrib import empty_world
-from mediana.records import NS_MARK, parse_record, upgrade
+from mediana.records import INSTANT_FIELDS, NS_MARK, parse_record, upgrade
 from mediana.timeutil import parse_instant
 from mediana.world import LoadedState, upgrade_stored
 from test_definitions import contact, conv, msg, reply
@@ -110,7 +110,7 @@ def test_ratio_changes_are_rounded_like_the_ratios() -> None:
 def _legacy(rec: dict) -> dict:
     """What the same record looked like when instants were stored in microseconds."""
     old = {k: v for k, v in rec.items() if k != NS_MARK}
-    for name in ("updated_at", "created_at", "closed_at", "deleted_at", "occurred_at"):
+    for name in INSTANT_FIELDS:
         if isinstance(old.get(name), int):
             old[name] //= 1000
     return json.loads(json.dumps(old))

@@ -53,6 +53,8 @@ class TenantBusy(Exception):
 
 
 def _conditional_failed(exc: BaseException) -> bool:
+    """A rejected condition, from boto3 or from PynamoDB (which wraps the ClientError)."""
+    exc = exc.__cause__ or exc
     if isinstance(exc, ClientError):
         return exc.response["Error"]["Code"] in ("ConditionalCheckFailedException", "TransactionCanceledException")
     return "ConditionalCheckFailed" in str(exc)
@@ -214,7 +216,7 @@ class Store:
                 ),
             )
         except Exception as exc:  # noqa: BLE001 - PynamoDB wraps the ClientError
-            if not _conditional_failed(exc.__cause__ or exc):
+            if not _conditional_failed(exc):
                 raise
             current = self.get_state(state.pk[2:])
             raise TenantBusy(state.pk[2:], int(current.lease_until or 0) if current else 0) from None
@@ -226,7 +228,7 @@ class Store:
                 condition=TenantState.lease_owner == owner,
             )
         except Exception as exc:  # noqa: BLE001 - already taken over or released: nothing to give back
-            if not _conditional_failed(exc.__cause__ or exc):
+            if not _conditional_failed(exc):
                 raise
 
     def begin_block(self, tenant: str, count: int, now_us: int) -> tuple[int, str]:
@@ -338,7 +340,7 @@ class Store:
         try:
             TenantState(keys.tenant_pk(tenant), keys.STATE_SK).update(actions=actions, condition=condition)
         except Exception as exc:  # noqa: BLE001 - PynamoDB wraps the ClientError
-            if _conditional_failed(exc.__cause__ or exc):
+            if _conditional_failed(exc):
                 raise StaleWriter(f"tenant {tenant!r}: the lease or the cursor moved on; write rejected") from None
             raise
 
@@ -357,7 +359,7 @@ class Store:
             )
             return True
         except Exception as exc:  # noqa: BLE001
-            if "ConditionalCheckFailed" in str(exc):
+            if _conditional_failed(exc):
                 return False
             raise
 
@@ -520,18 +522,18 @@ class Store:
             "ConditionExpression": "attribute_not_exists(b) OR b <= :b",
             "ExpressionAttributeValues": {":b": {"N": str(batch)}},
         }
-        table = self.cfg.state_table
+        common = {"TableName": self.cfg.state_table, **fence}
         calls: list[tuple[Callable[..., Any], dict[str, Any]]] = []
         for base, doc in docs.items():
             chunks = blobs.encode(doc)
             for i, chunk in enumerate(chunks):
                 item = {**self._key(pk, keys.part_sk(base, i)), "n": {"N": str(len(chunks))}, "v": {"B": chunk}}
-                calls.append((self.ddb.put_item, {"TableName": table, "Item": {**item, "b": {"N": str(batch)}}}))
+                calls.append((self.ddb.put_item, {**common, "Item": {**item, "b": {"N": str(batch)}}}))
                 written += len(chunk)
             for i in range(len(chunks), old_parts.get(base, 0)):
-                calls.append((self.ddb.delete_item, {"TableName": table, "Key": self._key(pk, keys.part_sk(base, i))}))
+                calls.append((self.ddb.delete_item, {**common, "Key": self._key(pk, keys.part_sk(base, i))}))
         try:
-            self._run_calls([(fn, {**kwargs, **fence}) for fn, kwargs in calls])
+            self._run_calls(calls)
         except ClientError as exc:
             if _conditional_failed(exc):
                 raise StaleWriter(f"{pk}: a later batch than {batch} wrote it; write rejected") from None
@@ -628,7 +630,7 @@ class Store:
             )
             return True
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            if not _conditional_failed(exc):
                 raise
             return False
 
@@ -654,7 +656,7 @@ class Store:
             )
             return True
         except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+            if _conditional_failed(exc):
                 return False
             raise
 
@@ -674,7 +676,7 @@ class Store:
                 ExpressionAttributeValues=values,
             )
         except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
+            if not _conditional_failed(exc):
                 raise
 
     # ---- the cost ledger ------------------------------------------------------
