@@ -10,17 +10,11 @@ import os
 import time
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.idempotency import (
-    DynamoDBPersistenceLayer,
-    IdempotencyConfig,
-    idempotent_function,
-)
-from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mediana.auth import AuthError, Principal, principal_from_claims
 from mediana.costs import MONTH, month_rows, to_csv
@@ -34,7 +28,6 @@ from pydantic import BaseModel, Field
 METER.capture_stdout()  # before the Logger: its lines are metered
 logger = Logger()
 metrics = Metrics()
-tracer = Tracer()
 cors = CORSConfig(
     allow_origin=os.environ.get("CORS_ALLOW_ORIGIN", "*"),
     allow_headers=["Authorization", "Content-Type", "If-None-Match", "Idempotency-Key"],
@@ -208,22 +201,56 @@ class _CoolingDown(Exception):
         self.answer = answer
 
 
-IDEMPOTENCY = IdempotencyConfig(event_key_jmespath="[tenant_id, key]", expires_after_seconds=24 * 3600)
+class _InProgress(Exception):
+    """The first request with this Idempotency-Key is still being answered."""
+
+
+# Imported on first use, not at cold start: only POST /v1/refresh needs them, and the X-Ray
+# SDK and the idempotency utility together cost about what boto3 does to import. GET routes
+# are traced by Lambda's active tracing (the invocation's segment) without the SDK.
+@functools.cache
+def _tracer() -> Any:
+    from aws_lambda_powertools import Tracer
+
+    return Tracer()  # patches botocore: this container's AWS calls get subsegments from now on
 
 
 @functools.cache
-def _idempotent_refresh() -> Any:
+def _idempotent_refresh() -> tuple[Any, Any]:
+    from aws_lambda_powertools.utilities.idempotency import (
+        DynamoDBPersistenceLayer,
+        IdempotencyConfig,
+        idempotent_function,
+    )
+
+    config = IdempotencyConfig(event_key_jmespath="[tenant_id, key]", expires_after_seconds=24 * 3600)
     # the Store's DynamoDB client: already pointed at the endpoint and metered
     layer = DynamoDBPersistenceLayer(table_name=store().cfg.idempotency_table, boto3_client=store().ddb)
 
-    @idempotent_function(data_keyword_argument="request", persistence_store=layer, config=IDEMPOTENCY)
+    @idempotent_function(data_keyword_argument="request", persistence_store=layer, config=config)
     def run(request: dict[str, Any]) -> dict[str, Any]:
-        answer = request_refresh(store(), request["tenant_id"], int(time.time()), request.get("by"))
-        if answer.status == 429:
-            raise _CoolingDown(answer)
-        return answer.body
+        return _refresh_now(request["tenant_id"], request.get("by"))
 
-    return run
+    return run, config
+
+
+def _refresh_now(tenant_id: str, by: str | None) -> dict[str, Any]:
+    answer = request_refresh(store(), tenant_id, int(time.time()), by)
+    if answer.status == 429:
+        raise _CoolingDown(answer)
+    return answer.body
+
+
+def _refresh_once(tenant_id: str, key: str, by: str | None) -> dict[str, Any]:
+    """The answer remembered under (tenant, Idempotency-Key) for a day."""
+    from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
+
+    run, config = _idempotent_refresh()
+    config.register_lambda_context(app.lambda_context)
+    try:
+        return run(request={"tenant_id": tenant_id, "key": key, "by": by})
+    except IdempotencyAlreadyInProgressError as busy:
+        raise _InProgress() from busy
 
 
 def _refresh_response(body: dict[str, Any], status: int = 202) -> Response:
@@ -252,20 +279,16 @@ def post_refresh():  # noqa: ANN201 - Powertools derives the schema from `respon
     key = (app.current_event.headers.get("idempotency-key") or "").strip()
     if len(key) > 200:
         raise bad_param("Idempotency-Key", "at most 200 characters")
+    _tracer()
     try:
         if key:
-            IDEMPOTENCY.register_lambda_context(app.lambda_context)
-            run = _idempotent_refresh()
-            body = run(request={"tenant_id": principal.tenant_id, "key": key, "by": principal.subject})
+            body = _refresh_once(principal.tenant_id, key, principal.subject)
         else:
-            answer = request_refresh(store(), principal.tenant_id, int(time.time()), principal.subject)
-            if answer.status == 429:
-                raise _CoolingDown(answer)
-            body = answer.body
+            body = _refresh_now(principal.tenant_id, principal.subject)
     except _CoolingDown as cooling:
         retry = str(cooling.answer.retry_after_s or 1)
         return _json(429, cooling.answer.body, {"Retry-After": retry, "Cache-Control": "no-store"})
-    except IdempotencyAlreadyInProgressError:
+    except _InProgress:
         busy = {
             "code": "in_progress",
             "message": "a request with this Idempotency-Key is still being answered; retry shortly",
@@ -339,7 +362,6 @@ def openapi_document() -> str:
 
 @metered(store, min_flush_interval_s=float(os.environ.get("METER_FLUSH_SECONDS", "60")))
 @metrics.log_metrics
-@tracer.capture_lambda_handler
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:

@@ -13,7 +13,8 @@ Ratio = Annotated[float | None, Field(description="2 decimals; null when the den
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # built on first use (a report response, the OpenAPI document), not at the API's cold start
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
 
 class Scalar(_Strict):
