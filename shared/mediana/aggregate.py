@@ -85,7 +85,7 @@ def _apply(store: Store, tenant: str, journal: dict[str, Any]) -> int:
 def _finish(store: Store, tenant: str, journal: dict[str, Any], key: str, owner: str) -> int:
     written = _apply(store, tenant, journal)
     store.commit(tenant, journal["from_cursor"], journal["fields"], owner, now_us() // 1000)
-    store.delete_journal(key)
+    store.settle_journals(tenant, key)
     return written
 
 

@@ -18,6 +18,7 @@ class Config:
     refresh_cooldown_s: int = 300
     refresh_max_receives: int = 5
     refresh_ttl_s: int = 7 * 86400
+    quarantine_ttl_s: int = 90 * 86400  # a rejected line stays listable this long, then DynamoDB's TTL drops it
     write_threads: int = 8  # fenced document writes in flight at once (1: one after another)
 
     @classmethod
@@ -33,6 +34,7 @@ class Config:
             refresh_cooldown_s=env_int("REFRESH_COOLDOWN_SECONDS", 300),
             refresh_max_receives=env_int("REFRESH_MAX_RECEIVES", 5),
             refresh_ttl_s=env_int("REFRESH_TTL_SECONDS", 7 * 86400),
+            quarantine_ttl_s=env_int("QUARANTINE_TTL_SECONDS", 90 * 86400),
             write_threads=env_int("MEDIANA_WRITE_THREADS", 8),
         )
 

@@ -79,9 +79,13 @@ def quarantine_sk(received_iso: str, source: str, line: int) -> str:
     return f"{received_iso}#{source}#{line:08d}"
 
 
+def journal_prefix(tenant: str) -> str:
+    return f"journal/{tenant}/"
+
+
 def journal_key(tenant: str, batch: int, attempt: str) -> str:
     """Unique per attempt: two runners of one batch never share a journal object."""
-    return f"journal/{tenant}/{batch:012d}-{attempt}.json.gz"
+    return f"{journal_prefix(tenant)}{batch:012d}-{attempt}.json.gz"
 
 
 def incoming_prefix(tenant: str) -> str:

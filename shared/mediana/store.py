@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextvars
 import json
+import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -125,6 +126,7 @@ class QuarantineItem(Model):
     reason = UnicodeAttribute()
     raw = UnicodeAttribute()
     received_at = UnicodeAttribute()
+    expires_at = NumberAttribute(null=True)  # epoch s: the table's TTL attribute
 
 
 class LogItem(Model):
@@ -390,6 +392,8 @@ class Store:
 
     # ---- quarantine -----------------------------------------------------
     def put_quarantine(self, tenant: str, entries: Iterable[Mapping[str, Any]]) -> None:
+        """Each entry keeps its reason and raw line for ``cfg.quarantine_ttl_s``, then expires."""
+        expires_at = int(time.time()) + self.cfg.quarantine_ttl_s
         with QuarantineItem.batch_write() as batch:
             for e in entries:
                 batch.save(
@@ -402,6 +406,7 @@ class Store:
                         reason=e["reason"],
                         raw=e["raw"],
                         received_at=e["received_at"],
+                        expires_at=expires_at,
                     )
                 )
 
@@ -579,6 +584,20 @@ class Store:
 
     def delete_journal(self, key: str) -> None:
         self.s3.delete_object(Bucket=self.cfg.bucket, Key=key)
+
+    def settle_journals(self, tenant: str, key: str) -> None:
+        """Delete a committed journal and any other of the tenant's (a crashed or overtaken
+        attempt's, never referenced once this commit landed): journals never expire by
+        lifecycle, since a pending one must outlive any outage, so nothing else removes them.
+        Called under the lease, after the commit: no live runner has a journal pending."""
+        listed = self.s3.list_objects_v2(Bucket=self.cfg.bucket, Prefix=keys.journal_prefix(tenant), MaxKeys=1000)
+        doomed = {key} | {o["Key"] for o in listed.get("Contents", [])}
+        if len(doomed) == 1:
+            self.delete_journal(key)
+            return
+        self.s3.delete_objects(
+            Bucket=self.cfg.bucket, Delete={"Objects": [{"Key": k} for k in sorted(doomed)], "Quiet": True}
+        )
 
     def enqueue(self, tenant: str, reason: str, dedup: str, refresh_id: str | None = None) -> None:
         body: dict[str, Any] = {"tenant_id": tenant, "reason": reason}
