@@ -14,20 +14,25 @@ from mediana.auth import mint
 
 
 def _store() -> Any:
-    """A Store for a running local stack (AWS_ENDPOINT_URL) or for AWS itself."""
+    """A Store for the stack this command targets (see mediana_cli.target)."""
     from mediana.config import Config
     from mediana.store import Store
 
-    from mediana_cli.local import STATE_FILE, aws_env, local_names_env
-
-    endpoint = os.environ.get("AWS_ENDPOINT_URL")
-    if not endpoint and STATE_FILE.exists():
-        endpoint = json.loads(STATE_FILE.read_text())["endpoint"]
-    if endpoint and "STATE_TABLE" not in os.environ:
-        for k, v in aws_env(endpoint).items():
-            os.environ.setdefault(k, v)
-        os.environ.update(local_names_env(endpoint))
     return Store(Config.from_env())
+
+
+def _target(args: argparse.Namespace) -> None:
+    """Point this process at the chosen stack: --stack (deployed), else the local one."""
+    from mediana_cli.target import deployed_env, local_env
+
+    if args.stack:
+        os.environ.update(deployed_env(args.stack, args.region, args.profile))
+    elif "STATE_TABLE" not in os.environ:  # already set: running inside a stack's environment
+        for name, value in local_env().items():
+            if name.startswith(("AWS_", "POWERTOOLS_")):  # the caller's own settings win
+                os.environ.setdefault(name, value)
+            else:
+                os.environ[name] = value
 
 
 def cmd_local(args: argparse.Namespace) -> int:
@@ -177,7 +182,7 @@ def cmd_costs(args: argparse.Namespace) -> int:
         print(f"--month: expected YYYY-MM, got {args.month!r}", file=sys.stderr)
         return 2
     store = _store()
-    report = month_rows(store.month_costs(args.month), args.month, args.region or store.cfg.region)
+    report = month_rows(store.month_costs(args.month), args.month, args.price_region or store.cfg.region)
     if args.csv:
         sys.stdout.write(to_csv(report))
         return 0
@@ -202,6 +207,9 @@ def cmd_costs(args: argparse.Namespace) -> int:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mediana", description=__doc__)
+    p.add_argument("--stack", help="a deployed stack's name (default: the local stack of `make run`)")
+    p.add_argument("--region", help="the deployed stack's region")
+    p.add_argument("--profile", help="AWS profile for the deployed stack")
     sub = p.add_subparsers(dest="command", required=True)
     loc = sub.add_parser("local", help="run the whole stack locally on a moto server")
     loc.add_argument("--port", type=int, default=8080, help="read API port")
@@ -242,15 +250,31 @@ def parser() -> argparse.ArgumentParser:
     ten.set_defaults(func=cmd_tenants)
     cost = sub.add_parser("costs", help="per-tenant AWS cost of a month (finance)")
     cost.add_argument("--month", default=time.strftime("%Y-%m", time.gmtime()), help="YYYY-MM (UTC)")
-    cost.add_argument("--region", default=None, help="price region (default: the stack's)")
+    cost.add_argument("--price-region", default=None, help="price table region (default: the stack's)")
     cost.add_argument("--csv", action="store_true", help="CSV instead of a table")
     cost.set_defaults(func=cmd_costs)
     return p
 
 
+LOCAL_ONLY = ("local", "token", "demo-data")  # commands that need no running stack
+
+
 def main(argv: list[str] | None = None) -> int:
+    from botocore.exceptions import NoCredentialsError
+
+    from mediana_cli.target import TargetError
+
     args = parser().parse_args(argv)
-    return int(args.func(args))
+    try:
+        if args.command not in LOCAL_ONLY:
+            _target(args)
+        return int(args.func(args))
+    except TargetError as exc:
+        print(f"mediana: {exc}", file=sys.stderr)
+        return 2
+    except NoCredentialsError:
+        print("mediana: no AWS credentials: pass --profile, set AWS_PROFILE, or run `aws sso login`", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

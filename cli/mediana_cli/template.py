@@ -77,7 +77,8 @@ def create_resources(endpoint: str, region: str, prefix: str = "mediana-local") 
             local[lid] = name
         elif res["Type"] == "AWS::S3::Bucket":
             name = f"{prefix}-{lid}".lower()
-            s3.create_bucket(Bucket=name)
+            where = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
+            s3.create_bucket(Bucket=name, **where)
             local[lid] = name
     for lid in queues:
         props = resources[lid].get("Properties", {})
