@@ -9,6 +9,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 SAM := .venv-sam/bin/sam
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 CHECKOV := .venv-checkov/bin/checkov
 export UV_PYTHON := $(PY312)
 export UV_PYTHON_DOWNLOADS := never
@@ -25,6 +27,12 @@ $(STAMP): pyproject.toml uv.lock | $(UV)
 	$(UV) sync --frozen
 	@touch $(STAMP)
 
+# the viewer's browser test drives Debian's Chromium (Playwright downloads no browser here)
+$(CHROMIUM):
+	@command -v apt-get >/dev/null || { echo "the browser test needs Chromium at $(CHROMIUM)"; exit 1; }
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium \
+	  || { $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium; }
+
 $(SAM): tools/sam/uv.lock | $(UV)
 	UV_PROJECT_ENVIRONMENT=$(CURDIR)/.venv-sam $(UV) sync --frozen --project tools/sam
 	@touch $(SAM)
@@ -36,7 +44,7 @@ $(CHECKOV): tools/checkov/uv.lock | $(UV)
 run: $(STAMP)
 	$(BIN)/mediana local $(ARGS)
 
-test: $(STAMP)
+test: $(STAMP) $(CHROMIUM)
 	$(BIN)/python -m pytest -n 2 $(PYTEST_ARGS)
 
 lint: $(STAMP)

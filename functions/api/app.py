@@ -19,11 +19,17 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mediana.auth import AuthError, Principal, principal_from_claims
 from mediana.costs import MONTH, month_rows, to_csv
 from mediana.meter import METER, metered
-from mediana.readapi import ApiError, bad_param, catalogue, get_report
+from mediana.readapi import ApiError, bad_param, catalogue, dimensions, get_report
 from mediana.refresh import RefreshAnswer, public, request_refresh
-from mediana.schemas import ReportResponse
+from mediana.schemas import (
+    Catalogue,
+    CostReport,
+    Dimensions,
+    ErrorResponse,
+    RefreshStatus,
+    ReportResponse,
+)
 from mediana.store import default_store as store
-from pydantic import BaseModel, Field
 
 METER.capture_stdout()  # before the Logger: its lines are metered
 logger = Logger()
@@ -36,30 +42,6 @@ cors = CORSConfig(
 )
 app = APIGatewayHttpResolver(enable_validation=True, cors=cors)
 CACHE_SECONDS = 60
-
-
-class ErrorBody(BaseModel):
-    code: str
-    message: str
-    parameter: str | None = None
-
-
-class ErrorResponse(BaseModel):
-    error: ErrorBody
-
-
-class CatalogueEntry(BaseModel):
-    id: str
-    title: dict[str, str]
-    description: str
-    filters: list[str]
-    default_range: str
-    ranges: list[str]
-    custom_range: dict[str, Any]
-
-
-class Catalogue(BaseModel):
-    reports: list[CatalogueEntry]
 
 
 def _body(description: str, model: Any) -> dict[str, Any]:
@@ -154,43 +136,6 @@ def read_report(
     metrics.add_metric("ReportServed", MetricUnit.Count, 1)
     metrics.add_metric("PresetHit", MetricUnit.Count, 1 if body["source"] == "preset" else 0)
     return _cached(body)
-
-
-class RefreshStatus(BaseModel):
-    refresh_id: str
-    status: str = Field(description="queued | running | succeeded | failed")
-    requested_at: str | None
-    started_at: str | None
-    finished_at: str | None
-    data_through: str | None = Field(description="what the refresh produced (once succeeded)")
-    attempts: int
-    error: str | None = Field(description="why it failed, or the last attempt's error while retrying")
-
-
-class CostLine(BaseModel):
-    line: str
-    service: str
-    unit: str
-    quantity: float
-    usd: float
-
-
-class CostRow(BaseModel):
-    tenant_id: str = Field(description="a tenant, '_shared' (work for no single tenant) or 'total'")
-    days_metered: int
-    services_usd: dict[str, float]
-    total_usd: float
-    lines: list[CostLine]
-    reported_capacity: dict[str, float]
-
-
-class CostReport(BaseModel):
-    month: str
-    region: str
-    currency: str
-    prices_as_of: str
-    rows: list[CostRow]
-    total: CostRow
 
 
 class _CoolingDown(Exception):
@@ -351,13 +296,68 @@ def get_costs(
     return _json(200, report, {"Cache-Control": "no-store"})
 
 
+@app.get(
+    "/v1/dimensions",
+    summary="The values each report filter takes (for pickers)",
+    responses={200: _body("Dimensions", Dimensions), 401: _body("ErrorResponse", ErrorResponse)},
+)
+def get_dimensions():  # noqa: ANN201 - Powertools derives the schema from `responses`
+    principal = _principal()
+    return _cached(dimensions(store(), principal.tenant_id))
+
+
 @app.get("/v1/openapi.json", summary="This API's OpenAPI document", include_in_schema=False)
 def openapi():  # noqa: ANN201
     return Response(status_code=200, content_type="application/json", body=openapi_document())
 
 
+OPENAPI = {"title": "mediana reports API", "version": "1.0.0"}
+
+
 def openapi_document() -> str:
-    return app.get_openapi_json_schema(title="mediana reports API", version="1.0.0")
+    return app.get_openapi_json_schema(**OPENAPI)
+
+
+@app.get("/v1/docs", include_in_schema=False)
+def swagger_ui():  # noqa: ANN201
+    """Swagger UI for frontend developers: Powertools' own copy inlined (no CDN), built on
+    first use rather than by enable_swagger at import (which would cost every cold start)."""
+    from pathlib import Path as FilePath
+
+    import aws_lambda_powertools.event_handler as event_handler
+    from aws_lambda_powertools.event_handler.openapi.swagger_ui import generate_swagger_html
+
+    ui = FilePath(event_handler.__file__).parent / "openapi" / "swagger_ui"
+    js, css = (ui / "swagger-ui-bundle.min.js").read_text(), (ui / "swagger-ui.min.css").read_text()
+    page = generate_swagger_html(openapi_document().replace("</", "<\\/"), js, css, "", None)
+    headers = {"Cache-Control": "public, max-age=300"}
+    return Response(status_code=200, content_type="text/html", body=page, headers=headers, compress=True)
+
+
+@app.get("/", include_in_schema=False)
+def viewer_page():  # noqa: ANN201
+    stage = app.current_event.request_context.stage
+    base = "/" if stage in (None, "$default") else f"/{stage}/"  # the page's relative URLs keep the stage
+    page = _asset("index.html")
+    page.body = str(page.body).replace('<base href="/">', f'<base href="{base}">')
+    return page
+
+
+@app.get("/viewer/<name>", include_in_schema=False)
+def viewer_asset(name: str):  # noqa: ANN201
+    return _asset(name)
+
+
+def _asset(name: str) -> Response:
+    """The report viewer's static files (public: they hold no data; the data needs a token)."""
+    from mediana_viewer import asset
+
+    found = asset(name)
+    if found is None:
+        raise ApiError(404, "not_found", f"no viewer file {name!r}")
+    body, content_type = found
+    headers = {"Cache-Control": "public, max-age=300"}
+    return Response(status_code=200, content_type=content_type, body=body.decode(), headers=headers, compress=True)
 
 
 @metered(store, min_flush_interval_s=float(os.environ.get("METER_FLUSH_SECONDS", "60")))

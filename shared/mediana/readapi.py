@@ -149,3 +149,26 @@ def _fresh(doc: Mapping[str, Any], span: DateRange) -> bool:
 
 
 __all__ = ["ApiError", "catalogue", "get_report", "parse_query", "SECTIONS"]
+
+
+def dimensions(store: Store, tenant: str) -> dict[str, list[dict[str, str]]]:
+    """The values each filter takes, for pickers: the contract's enumerations, the tenant's
+    users, groups and call types from its directory, and the origins its last 365 days saw
+    (the origins report: one preset read)."""
+    found = store.get_docs(keys.tenant_pk(tenant), [keys.DIRECTORY_BASE]).get(keys.DIRECTORY_BASE)
+    directory: Mapping[str, Any] = found[0] if found else {}
+    roster = Roster.from_directory(directory)
+    groups = {gid: g for gid, g in (directory.get("groups") or {}).items() if g and not g.get("erased")}
+    origins = get_report(store, tenant, "origins", {"range": ["last_365_days"]})["values"]["rows"]
+
+    def listed(pairs: Iterable[tuple[str, str | None]]) -> list[dict[str, str]]:
+        return [{"value": value, "label": label or value} for value, label in pairs]
+
+    return {
+        "origin": listed((row["origin"], None) for row in origins),
+        "group": listed([*sorted((gid, g.get("name")) for gid, g in groups.items()), ("none", "(no group)")]),
+        "channel": listed((c, None) for c in CHANNELS),
+        "owner": listed([*sorted(roster.names.items()), ("none", "(unassigned)")]),
+        "call_type": listed((t, None) for t in roster.call_types),
+        "outcome": listed((o, None) for o in CALL_OUTCOMES),
+    }

@@ -177,6 +177,88 @@ class TouchesValues(_Strict):
     total: Touches
 
 
+# ---- the API's other bodies (permissive: they describe, the handlers build them)
+
+
+class _Open(BaseModel):
+    model_config = ConfigDict(defer_build=True)
+
+
+class ErrorBody(_Open):
+    code: str
+    message: str
+    parameter: str | None = None
+
+
+class ErrorResponse(_Open):
+    error: ErrorBody
+
+
+class CatalogueEntry(_Open):
+    id: str
+    title: dict[str, str]
+    description: str
+    filters: list[str]
+    default_range: str
+    ranges: list[str]
+    custom_range: dict[str, Any]
+
+
+class Catalogue(_Open):
+    reports: list[CatalogueEntry]
+
+
+class RefreshStatus(_Open):
+    refresh_id: str
+    status: str = Field(description="queued | running | succeeded | failed")
+    requested_at: str | None
+    started_at: str | None
+    finished_at: str | None
+    data_through: str | None = Field(description="what the refresh produced (once succeeded)")
+    attempts: int
+    error: str | None = Field(description="why it failed, or the last attempt's error while retrying")
+
+
+class CostLine(_Open):
+    line: str
+    service: str
+    unit: str
+    quantity: float
+    usd: float
+
+
+class CostRow(_Open):
+    tenant_id: str = Field(description="a tenant, '_shared' (work for no single tenant) or 'total'")
+    days_metered: int
+    services_usd: dict[str, float]
+    total_usd: float
+    lines: list[CostLine]
+    reported_capacity: dict[str, float]
+
+
+class CostReport(_Open):
+    month: str
+    region: str
+    currency: str
+    prices_as_of: str
+    rows: list[CostRow]
+    total: CostRow
+
+
+class DimensionValue(_Open):
+    value: str = Field(description="what the filter parameter takes")
+    label: str = Field(description="a name to show (the id when the directory has none)")
+
+
+class Dimensions(_Open):
+    origin: list[DimensionValue] = Field(description="lead sources seen in the last 365 days ('unknown': none)")
+    group: list[DimensionValue] = Field(description="the tenant's groups, and 'none'")
+    channel: list[DimensionValue]
+    owner: list[DimensionValue] = Field(description="the tenant's users, and 'none'")
+    call_type: list[DimensionValue] = Field(description="the tenant's call types")
+    outcome: list[DimensionValue]
+
+
 VALUES: dict[str, type[BaseModel]] = {
     "first-response-time": FirstResponseValues,
     "response-time": MedianValues,
