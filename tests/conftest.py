@@ -25,12 +25,10 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="session")
 def moto_endpoint() -> Iterator[str]:
-    from mediana_cli.local import aws_env
-    from moto.server import ThreadedMotoServer
+    from mediana_cli.local import aws_env, start_moto_server
 
     port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    server = start_moto_server(port)
     endpoint = f"http://127.0.0.1:{port}"
     os.environ.update(aws_env(endpoint))
     yield endpoint

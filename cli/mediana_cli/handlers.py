@@ -28,8 +28,15 @@ def function(name: str) -> ModuleType:
         module = importlib.util.module_from_spec(spec)
         sys.modules[spec.name] = module  # pydantic resolves the module's annotations through it
         spec.loader.exec_module(module)
+        if QUIET_METRICS and hasattr(module, "metrics"):
+            # POWERTOOLS_METRICS_DISABLED stops each invocation's flush, but the metrics pile up
+            # and Powertools still prints them every 100 data points: a terminal full of EMF
+            module.metrics.add_metric = lambda *args, **kwargs: None
         _LOADED[name] = module
     return _LOADED[name]
+
+
+QUIET_METRICS = False  # the local stack sets it: no CloudWatch to send EMF lines to
 
 
 @functools.cache

@@ -4,8 +4,10 @@ API Gateway with its JWT authorizer."""
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import socket
 import sys
 import threading
 import time
@@ -137,14 +139,18 @@ class Pump:
                     return
 
 
+PUBLIC_ROUTES = ("/", "/v1/openapi.json", "/v1/docs")  # Auth: NONE in template.yaml (and /viewer/{name})
+
+
 def call_api(
     method: str, target: str, headers: dict[str, str], body: str | None = None
-) -> tuple[int, dict[str, str], str]:
+) -> tuple[int, dict[str, str], str | bytes]:
     """Play API Gateway: verify the bearer token like the JWT authorizer, then
-    hand the function an HTTP API v2 event with the verified claims."""
+    hand the function an HTTP API v2 event with the verified claims. A base64 body
+    (gzip, when the client accepts it) comes back as bytes."""
     parts = urlsplit(target)
     claims = None
-    public = parts.path == "/v1/openapi.json" or method == "OPTIONS"
+    public = parts.path in PUBLIC_ROUTES or parts.path.startswith("/viewer/") or method == "OPTIONS"
     auth = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
     if not public:
         if not auth.lower().startswith("bearer "):
@@ -160,15 +166,29 @@ def call_api(
         out_headers[k] = ", ".join(values)
     for cookie in result.get("cookies") or []:
         out_headers.setdefault("Set-Cookie", cookie)
-    return int(result["statusCode"]), out_headers, result.get("body") or ""
+    text = result.get("body") or ""
+    if result.get("isBase64Encoded"):
+        return int(result["statusCode"]), out_headers, base64.b64decode(text)
+    return int(result["statusCode"]), out_headers, text
+
+
+class _ApiServer(ThreadingHTTPServer):
+    demo_tokens: list[dict[str, str]]  # what /local/tokens offers the viewer (the local stack only)
 
 
 class _ApiHandler(BaseHTTPRequestHandler):
+    server: _ApiServer
+
     def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length).decode() if length else None
-        status, headers, text = call_api(self.command, self.path, dict(self.headers.items()), body)
-        data = text.encode()
+        text: str | bytes
+        if self.path == "/local/tokens":  # the viewer's tenant picker; no such route on AWS
+            tokens = json.dumps({"tokens": self.server.demo_tokens})
+            status, headers, text = 200, {"Content-Type": "application/json"}, tokens
+        else:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length).decode() if length else None
+            status, headers, text = call_api(self.command, self.path, dict(self.headers.items()), body)
+        data = text if isinstance(text, bytes) else text.encode()
         self.send_response(status)
         for k, v in headers.items():
             self.send_header(k, v)
@@ -180,6 +200,44 @@ class _ApiHandler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         pass
+
+
+def start_moto_server(port: int) -> Any:
+    """A moto server on 127.0.0.1:port, minus its costliest habit: it lists its own package
+    folder (os.listdir plus ~150 stats) on every request to route it, ~10 ms a request and
+    most of a demo load's time. The list never changes while it runs, so it is read once."""
+    import moto.backends
+    from moto.server import ThreadedMotoServer
+
+    if not hasattr(moto.backends, "_mediana_listed"):
+        listed = tuple(moto.backends.list_of_moto_modules())
+        moto.backends.list_of_moto_modules = lambda: listed  # type: ignore[assignment]
+        moto.backends._mediana_listed = listed  # type: ignore[attr-defined]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    return server
+
+
+def serve_api(port: int, demo_tokens: list[dict[str, str]] | None = None) -> ThreadingHTTPServer:
+    """The read API, the viewer and Swagger UI on 127.0.0.1:port (API Gateway's part played
+    by call_api), in a background thread."""
+    httpd = _ApiServer(("127.0.0.1", port), _ApiHandler)
+    httpd.demo_tokens = demo_tokens or []
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd
+
+
+class PortBusy(Exception):
+    """A port the local stack needs is taken; the message names it and the flag to change it."""
+
+
+def _require_free(port: int, what: str, flag: str) -> None:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the servers do: TIME_WAIT is not busy
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            raise PortBusy(f"port {port} ({what}) is already in use: stop what holds it, or pass {flag} N") from None
 
 
 class LocalStack:
@@ -194,13 +252,16 @@ class LocalStack:
     def start(self) -> Store:
         import logging
 
-        from moto.server import ThreadedMotoServer
+        _require_free(self.aws_port, "the moto server", "--aws-port")
+        _require_free(self.api_port, "the read API and viewer", "--port")
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's per-request access log
+        handlers.QUIET_METRICS = True
         os.environ.update(aws_env(self.endpoint))
-        self.moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.aws_port, verbose=False)
-        self.moto.start()
+        self.moto = start_moto_server(self.aws_port)
+        level = os.environ.get("POWERTOOLS_LOG_LEVEL", "WARNING")
         os.environ.update(create_resources(self.endpoint, REGION))
+        os.environ["POWERTOOLS_LOG_LEVEL"] = level  # the template's INFO is for CloudWatch, not this terminal
         self.store = Store(Config.from_env())
         self.pump = Pump(self.store)
         if self.announce:
@@ -208,9 +269,8 @@ class LocalStack:
             STATE_FILE.write_text(json.dumps({"endpoint": self.endpoint, "api": f"http://127.0.0.1:{self.api_port}"}))
         return self.store
 
-    def serve_api(self) -> ThreadingHTTPServer:
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.api_port), _ApiHandler)
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+    def serve_api(self, demo_tokens: list[dict[str, str]] | None = None) -> ThreadingHTTPServer:
+        self.httpd = serve_api(self.api_port, demo_tokens)
         return self.httpd
 
     def run_background(self, poll_s: float = 1.0) -> threading.Thread:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -35,39 +36,80 @@ def _target(args: argparse.Namespace) -> None:
                 os.environ[name] = value
 
 
+DEMO_TENANTS = (("acme", "America/Argentina/Buenos_Aires"), ("globex", "Europe/Madrid"))
+FINANCE_TENANT = "ops"  # the operator's own tenant: finance reads every tenant's costs from it
+
+
+def demo_tokens(tenants: list[str]) -> list[dict[str, str]]:
+    """One token per role, each carrying only that role (12 hours)."""
+    out = [{"tenant": t, "role": role, "token": mint(t, [role])} for t in tenants for role in ("viewer", "admin")]
+    return [*out, {"tenant": FINANCE_TENANT, "role": "finance", "token": mint(FINANCE_TENANT, ["finance"])}]
+
+
 def cmd_local(args: argparse.Namespace) -> int:
     from mediana_cli.demo import generate, write_jsonl
-    from mediana_cli.local import LocalStack, upload
+    from mediana_cli.local import LocalStack, PortBusy, upload
 
     if not args.verbose:  # the handlers' JSON log lines would bury the URL and tokens
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
     stack = LocalStack(args.aws_port, args.port, args.schedule_seconds)
-    store = stack.start()
+    try:
+        store = stack.start()
+    except PortBusy as busy:
+        print(f"mediana: {busy}", file=sys.stderr)
+        return 2
     print(f"moto server (AWS stand-in): {stack.endpoint}", flush=True)
+    from mediana_cli import snapshot
+
     tenants = []
-    if not args.no_demo:
+    kept = None if args.fresh else snapshot.load(store)
+    if kept is not None:
+        stack.pump.seen |= kept
+        tenants = sorted(s.pk[2:] for s in store.list_states()) or []
+        print(f"state kept from the last run ({snapshot.SNAPSHOT}; --fresh starts over): {', '.join(tenants)}")
+    elif not args.no_demo:
+        from mediana_cli.progress import FoldProgress
+
         t0 = time.monotonic()
-        for i, (tenant, tz) in enumerate((("acme", "America/Argentina/Buenos_Aires"), ("globex", "Europe/Madrid"))):
-            body = "\n".join(write_jsonl(generate(tenant, args.demo_days, seed=7 + i, timezone=tz))).encode()
-            upload(store, tenant, "demo.jsonl", body)
+        lines = 0
+        print(f"demo data: {args.demo_days} days for {', '.join(t for t, _ in DEMO_TENANTS)} (--demo-days N for more)")
+        for i, (tenant, tz) in enumerate(DEMO_TENANTS):
+            rows = list(write_jsonl(generate(tenant, args.demo_days, seed=7 + i, timezone=tz)))
+            lines += len(rows)
+            upload(store, tenant, "demo.jsonl", "\n".join(rows).encode())
             tenants.append(tenant)
-        stack.pump.drain()
-        print(f"demo data loaded and refreshed for {', '.join(tenants)} in {time.monotonic() - t0:.1f}s", flush=True)
-    stack.serve_api()
+        with FoldProgress(store, tenants, lines):
+            stack.pump.drain()
+        print(f"demo data loaded and refreshed in {time.monotonic() - t0:.1f}s", flush=True)
+    tokens = demo_tokens([t for t, _ in DEMO_TENANTS if t in tenants] or tenants[:2] or [DEMO_TENANTS[0][0]])
+    stack.serve_api(tokens)
     stack.run_background()
     url = f"http://127.0.0.1:{args.port}"
-    print(f"read API: {url}/v1/reports   (OpenAPI: {url}/v1/openapi.json)")
-    for tenant in tenants or ["acme"]:
-        token = mint(tenant, ["viewer", "admin"])
-        print(f"\nviewer token for {tenant}:\n{token}")
-        print(f"  curl -H 'Authorization: Bearer {token[:16]}...' '{url}/v1/reports/response-time?range=last_30_days'")
-    print(f"\nfrom another shell: export AWS_ENDPOINT_URL={stack.endpoint}; mediana ingest FILE --tenant T", flush=True)
-    print("Ctrl-C stops everything.", flush=True)
+    print(f"\nreport viewer:  {url}/   (pick a demo tenant and role at the top)")
+    print(f"read API:       {url}/v1/reports   Swagger UI: {url}/v1/docs   OpenAPI: {url}/v1/openapi.json")
+    print("\ntokens (12 h), each with only its role:")
+    for row in tokens:
+        print(f"  {row['tenant']} {row['role']}:\n    {row['token']}")
+    example = f"{url}/v1/reports/response-time?range=last_30_days"
+    print(f"\ntry:\n  curl -H 'Authorization: Bearer {tokens[0]['token']}' '{example}'")
+    print("\nfrom another shell in this folder: .venv/bin/mediana tenants   (also refresh, ingest, quarantine, costs)")
+    print("Ctrl-C stops everything (the state is kept for the next run).")
+    print("Only warnings and errors are shown from here on (--verbose: every log line).")
+    sys.stdout.flush()
+
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt  # SIGTERM (a service manager, `kill`) stops as cleanly as Ctrl-C
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)  # even when started in the background, where SIGINT is ignored
     try:
         while True:
             time.sleep(3600)
     except KeyboardInterrupt:
-        print("\nstopping...", flush=True)
+        print("\nstopping: saving the state for the next run...", flush=True)
+        with stack.pump.lock:
+            kept_count = snapshot.save(store, stack.pump.seen)
+        print(f"kept {kept_count} items and objects in {snapshot.SNAPSHOT}", flush=True)
     finally:
         stack.stop()
     return 0
@@ -94,6 +136,18 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     # an operator's refresh: never throttled by the tenant-facing cool-down
     answer = refresh.request_refresh(store, args.tenant, now_s, "cli", cooldown=False)
     refresh_id = answer.body["refresh_id"]
+    if not (args.inline or args.wait):
+        print(json.dumps(answer.body))
+        return 0
+    from mediana_cli.progress import FoldProgress
+
+    with FoldProgress(store, [args.tenant]):  # records folded so far, while it runs
+        return _refresh_and_wait(args, store, refresh_id, now_s)
+
+
+def _refresh_and_wait(args: argparse.Namespace, store: Any, refresh_id: str, now_s: int) -> int:
+    from mediana import refresh
+
     if args.inline:  # run it in this process (under the tenant's lease, like the queue's runs)
         from mediana.aggregate import refresh_tenant
         from mediana.store import TenantBusy
@@ -112,9 +166,6 @@ def cmd_refresh(args: argparse.Namespace) -> int:
             state = store.get_state(args.tenant)
             through = state.data_through if state else None
             refresh.finish(store, args.tenant, refresh_id, int(time.time()), data_through=through)
-    elif not args.wait:
-        print(json.dumps(answer.body))
-        return 0
     deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline:
         record = store.get_refresh(args.tenant, refresh_id)
@@ -216,7 +267,8 @@ def parser() -> argparse.ArgumentParser:
     loc.add_argument("--aws-port", type=int, default=5005, help="moto server port")
     loc.add_argument("--no-demo", action="store_true", help="start empty")
     loc.add_argument("--verbose", action="store_true", help="show the handlers' log lines")
-    loc.add_argument("--demo-days", type=int, default=120)
+    loc.add_argument("--demo-days", type=int, default=30, help="days of demo data for each demo tenant (default 30)")
+    loc.add_argument("--fresh", action="store_true", help="ignore the state kept from the last run")
     loc.add_argument("--schedule-seconds", type=float, default=15.0, help="schedule tick (the cloud default is 15 min)")
     loc.set_defaults(func=cmd_local)
     ing = sub.add_parser("ingest", help="drop a JSON Lines file (optionally .gz) for a tenant")

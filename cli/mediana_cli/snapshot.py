@@ -1,0 +1,108 @@
+"""The local stack's state kept between runs: every table item and bucket object, and which
+incoming files were already ingested, saved when the stack stops (Ctrl-C) and loaded when it
+starts, so a restart serves the same reports in seconds instead of reloading the demo. SQS
+messages are not kept: the scheduler enqueues whatever is still due after a restart."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+SNAPSHOT = Path(".mediana") / "snapshot.json.gz"
+FORMAT = 1
+
+
+def _clients(store: Any) -> tuple[Any, Any]:
+    session = boto3.session.Session(region_name=store.cfg.region)  # the operator's, not metered
+    return session.client("dynamodb", endpoint_url=store.cfg.endpoint), session.client(
+        "s3", endpoint_url=store.cfg.endpoint
+    )
+
+
+def _tables(store: Any) -> dict[str, str]:
+    return {"state": store.cfg.state_table, "log": store.cfg.log_table, "idempotency": store.cfg.idempotency_table}
+
+
+def _to_json(value: Any) -> Any:
+    """DynamoDB's wire format with binary (B, BS) as base64 text, and back (_from_json)."""
+    if isinstance(value, dict):
+        return {k: (_b64(v) if k in ("B", "BS") else _to_json(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_to_json(v) for v in value]
+    return value
+
+
+def _b64(value: Any) -> Any:
+    if isinstance(value, list):
+        return [base64.b64encode(v).decode() for v in value]
+    return base64.b64encode(value).decode()
+
+
+def _from_json(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: (_unb64(v) if k in ("B", "BS") else _from_json(v)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_from_json(v) for v in value]
+    return value
+
+
+def _unb64(value: Any) -> Any:
+    return [base64.b64decode(v) for v in value] if isinstance(value, list) else base64.b64decode(value)
+
+
+def save(store: Any, ingested: set[str], path: Path = SNAPSHOT) -> int:
+    """Write the snapshot; returns the number of items and objects kept."""
+    ddb, s3 = _clients(store)
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for role, name in _tables(store).items():
+        items: list[dict[str, Any]] = []
+        for page in ddb.get_paginator("scan").paginate(TableName=name):
+            items.extend(_to_json(item) for item in page["Items"])
+        tables[role] = items
+    objects = {}
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=store.cfg.bucket):
+        for obj in page.get("Contents", []):
+            body = s3.get_object(Bucket=store.cfg.bucket, Key=obj["Key"])["Body"].read()
+            objects[obj["Key"]] = base64.b64encode(body).decode()
+    doc = {"format": FORMAT, "tables": tables, "objects": objects, "ingested": sorted(ingested)}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(gzip.compress(json.dumps(doc, separators=(",", ":")).encode(), 3))
+    tmp.replace(path)  # a stop interrupted mid-write leaves the previous snapshot whole
+    return sum(len(v) for v in tables.values()) + len(objects)
+
+
+def load(store: Any, path: Path = SNAPSHOT) -> set[str] | None:
+    """Put a snapshot's items and objects back; the ingested keys, or None if there is none."""
+    if not path.exists():
+        return None
+    doc = json.loads(gzip.decompress(path.read_bytes()))
+    if doc.get("format") != FORMAT:
+        return None
+    ddb, s3 = _clients(store)
+    names = _tables(store)
+
+    def write(batch: tuple[str, list[dict[str, Any]]]) -> None:
+        table, items = batch
+        request = {table: [{"PutRequest": {"Item": _from_json(item)}} for item in items]}
+        while request:
+            request = ddb.batch_write_item(RequestItems=request).get("UnprocessedItems") or {}
+
+    batches = [
+        (names[role], items[i : i + 25]) for role, items in doc["tables"].items() for i in range(0, len(items), 25)
+    ]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(write, batches))
+        list(
+            pool.map(
+                lambda kv: s3.put_object(Bucket=store.cfg.bucket, Key=kv[0], Body=base64.b64decode(kv[1])),
+                doc["objects"].items(),
+            )
+        )
+    return set(doc["ingested"])
