@@ -1,0 +1,77 @@
+"""The aggregator's compute alone, on a JSON Lines file: the functions the Lambda runs
+(parse and validate, fold into worlds, day contributions, day documents, presets), with
+storage left out -- everything starts empty in memory, as a tenant's first full build.
+
+Baseline: issue 11 measured DuckDB reading the 365-day demo file and computing the same
+figures in ~0.7 s; the goal is within 2x of that. Prints seconds per stage and peak memory;
+the last line is `compute_seconds=S records=N`.
+Usage: python bench/compute.py FILE --tenant T
+  (a file: .venv/bin/mediana demo-data --tenant acme --days 365 > acme-365.jsonl)
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from pathlib import Path
+
+sys.path[:0] = ["shared"]
+
+from mediana.aggregate import _preset_doc  # noqa: E402
+from mediana.batch import build_presets, merge_days, tenant_timezone  # noqa: E402
+from mediana.contrib import contributions  # noqa: E402
+from mediana.records import Rejection, parse_line  # noqa: E402
+from mediana.timeutil import local_today  # noqa: E402
+from mediana.world import LoadedState, fold  # noqa: E402
+
+
+def main() -> None:
+    cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    cli.add_argument("file", type=Path)
+    cli.add_argument("--tenant", required=True)
+    args = cli.parse_args()
+    raw = args.file.read_bytes().splitlines()
+    stages: dict[str, float] = {}
+
+    t = time.perf_counter()
+    records, rejected = [], 0
+    for seq, line in enumerate(raw, start=1):
+        parsed = parse_line(line, args.tenant)
+        if isinstance(parsed, Rejection):
+            rejected += 1
+        elif parsed is not None:
+            parsed["seq"] = seq  # as the log numbers them
+            records.append(parsed)
+    stages["parse+validate"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    state = LoadedState()
+    fold(records, state)
+    tz = tenant_timezone(state)
+    stages["fold (latest versions into worlds)"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    delta = contributions(state.worlds.values(), tz)
+    stages["contributions (day sections)"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    days = merge_days({}, delta)
+    today = local_today(tz)
+    docs = [_preset_doc(summary, today) for summary in build_presets(today, days).values()]
+    stages["day documents + presets"] = time.perf_counter() - t
+
+    total = sum(stages.values())
+    for name, seconds in stages.items():
+        print(f"{name:<38}{seconds:>8.2f} s")
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"{'total':<38}{total:>8.2f} s   peak RSS {peak_mb:.0f} MB")
+    print(f"lines {len(raw)}, records {len(records)}, rejected {rejected}, contacts {len(state.worlds)}, "
+          f"day documents {len(days)}, preset documents {len(docs)}, timezone {tz}")  # fmt: skip
+    print(f"against the baseline (DuckDB ~0.7 s on the 365-day demo file): {total / 0.7:.1f}x")
+    print(f"compute_seconds={total:.2f} records={len(records)}")
+
+
+if __name__ == "__main__":
+    main()
