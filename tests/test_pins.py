@@ -7,10 +7,11 @@ import re
 import tomllib
 from pathlib import Path
 
+from mediana_cli import lambda_env
 from mediana_cli.template import load_template
 
 ROOT = Path(__file__).resolve().parents[1]
-RUNTIME_SDK = {"boto3", "botocore", "s3transfer", "jmespath", "python-dateutil", "six", "urllib3"}
+RUNTIME_SDK = set(lambda_env.RUNTIME_SDK)  # what the python3.12 runtime ships
 
 
 def _norm(name: str) -> str:

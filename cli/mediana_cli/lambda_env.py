@@ -32,7 +32,12 @@ class Function:
 
     @property
     def has_pandas_layer(self) -> bool:
-        return any("PandasLayer" in json.dumps(layer) for layer in self.layers)
+        return any(_is_managed_pandas(layer) for layer in self.layers)
+
+
+def _is_managed_pandas(layer: Any) -> bool:
+    """The aggregator's managed layer: an ARN from the PandasLayer mapping or its override."""
+    return "PandasLayer" in json.dumps(layer)
 
 
 def functions(template: dict[str, Any] | None = None) -> list[Function]:
@@ -93,7 +98,7 @@ def import_path(function: Function, built: dict[str, Path], template: dict[str, 
     template = template or load_template()
     dirs = [function.code]
     for layer in function.layers:
-        if "PandasLayer" in json.dumps(layer):
+        if _is_managed_pandas(layer):
             dirs.append(built["pandas"])
         else:
             ref = layer["Ref"]

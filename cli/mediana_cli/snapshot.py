@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -29,31 +30,25 @@ def _tables(store: Any) -> dict[str, str]:
     return {"state": store.cfg.state_table, "log": store.cfg.log_table, "idempotency": store.cfg.idempotency_table}
 
 
-def _to_json(value: Any) -> Any:
-    """DynamoDB's wire format with binary (B, BS) as base64 text, and back (_from_json)."""
+def _map_binary(value: Any, convert: Callable[[Any], Any]) -> Any:
+    """DynamoDB's wire format with ``convert`` applied to every binary value (B, and each of BS)."""
     if isinstance(value, dict):
-        return {k: (_b64(v) if k in ("B", "BS") else _to_json(v)) for k, v in value.items()}
+        return {
+            k: ([convert(b) for b in v] if k == "BS" else convert(v)) if k in ("B", "BS") else _map_binary(v, convert)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
-        return [_to_json(v) for v in value]
+        return [_map_binary(v, convert) for v in value]
     return value
 
 
-def _b64(value: Any) -> Any:
-    if isinstance(value, list):
-        return [base64.b64encode(v).decode() for v in value]
-    return base64.b64encode(value).decode()
+def _to_json(item: Any) -> Any:
+    """An item with its binary values as base64 text (JSON has no bytes); _from_json undoes it."""
+    return _map_binary(item, lambda b: base64.b64encode(b).decode())
 
 
-def _from_json(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: (_unb64(v) if k in ("B", "BS") else _from_json(v)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_from_json(v) for v in value]
-    return value
-
-
-def _unb64(value: Any) -> Any:
-    return [base64.b64decode(v) for v in value] if isinstance(value, list) else base64.b64decode(value)
+def _from_json(item: Any) -> Any:
+    return _map_binary(item, base64.b64decode)
 
 
 def save(store: Any, ingested: set[str], path: Path = SNAPSHOT) -> int:

@@ -320,8 +320,14 @@ def openapi_document() -> str:
 
 @app.get("/v1/docs", include_in_schema=False)
 def swagger_ui():  # noqa: ANN201
-    """Swagger UI for frontend developers: Powertools' own copy inlined (no CDN), built on
-    first use rather than by enable_swagger at import (which would cost every cold start)."""
+    headers = {"Cache-Control": "public, max-age=300"}
+    return Response(status_code=200, content_type="text/html", body=_swagger_page(), headers=headers, compress=True)
+
+
+@functools.cache
+def _swagger_page() -> str:
+    """Swagger UI for frontend developers: Powertools' own copy inlined (no CDN), built once
+    per container on first use rather than by enable_swagger at import (every cold start)."""
     from pathlib import Path as FilePath
 
     import aws_lambda_powertools.event_handler as event_handler
@@ -329,9 +335,7 @@ def swagger_ui():  # noqa: ANN201
 
     ui = FilePath(event_handler.__file__).parent / "openapi" / "swagger_ui"
     js, css = (ui / "swagger-ui-bundle.min.js").read_text(), (ui / "swagger-ui.min.css").read_text()
-    page = generate_swagger_html(openapi_document().replace("</", "<\\/"), js, css, "", None)
-    headers = {"Cache-Control": "public, max-age=300"}
-    return Response(status_code=200, content_type="text/html", body=page, headers=headers, compress=True)
+    return generate_swagger_html(openapi_document().replace("</", "<\\/"), js, css, "", None)
 
 
 @app.get("/", include_in_schema=False)

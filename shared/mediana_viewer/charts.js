@@ -83,6 +83,17 @@ export function sortableTable(rows, { total = null, caption = "" } = {}) {
   const head = table.createTHead().insertRow();
   const body = table.createTBody();
   let order = { col: null, dir: 1 };
+  // one row of cells; `missing(column)` is shown where the row has no such key
+  const addRow = (kind, row, missing = () => fmt(null)) => {
+    const tr = body.insertRow();
+    tr.className = kind;
+    for (const c of columns) {
+      const td = tr.insertCell();
+      td.dataset.col = c;
+      td.dataset.value = JSON.stringify(row[c] ?? null);
+      td.textContent = c in row ? fmt(row[c]) : missing(c);
+    }
+  };
   const fill = () => {
     body.replaceChildren();
     const sorted = [...rows];
@@ -96,14 +107,7 @@ export function sortableTable(rows, { total = null, caption = "" } = {}) {
       });
     }
     for (const row of sorted) {
-      const tr = body.insertRow();
-      tr.className = "row";
-      for (const c of columns) {
-        const td = tr.insertCell();
-        td.dataset.col = c;
-        td.dataset.value = JSON.stringify(row[c] ?? null);
-        td.textContent = fmt(row[c]);
-      }
+      addRow("row", row);
       for (const n of nested) {
         if (!row[n] || !row[n].length) continue;
         const detail = body.insertRow().insertCell();
@@ -114,16 +118,7 @@ export function sortableTable(rows, { total = null, caption = "" } = {}) {
         detail.append(box);
       }
     }
-    if (total) {
-      const tr = body.insertRow();
-      tr.className = "total";
-      for (const c of columns) {
-        const td = tr.insertCell();
-        td.dataset.col = c;
-        td.dataset.value = JSON.stringify(total[c] ?? null);
-        td.textContent = c in total ? fmt(total[c]) : (c === columns[0] ? "total" : "");
-      }
-    }
+    if (total) addRow("total", total, (c) => (c === columns[0] ? "total" : ""));
   };
   for (const c of columns) {
     const th = document.createElement("th");
