@@ -171,7 +171,7 @@ def test_fenced_writes_in_parallel_threads_are_booked_to_the_tenant_served(stack
     docs = {f"doc{i}": {"cells": [[i, 1]]} for i in range(40)}
     METER.counts.clear()
     with METER.serving("acme"):
-        stack.store.put_docs(keys.days_pk("acme"), docs, batch=1)
+        stack.store.put_docs(keys.days_pk("acme", 0), docs, batch=1)
     assert METER.counts["acme"]["ddb_wru"] == 40  # one small item, one unit each: none lost across threads
     assert "_shared" not in METER.counts
-    assert {b: d for b, (d, _) in stack.store.get_docs(keys.days_pk("acme"), docs).items()} == docs
+    assert {b: d for b, (d, _) in stack.store.get_docs(keys.days_pk("acme", 0), docs).items()} == docs

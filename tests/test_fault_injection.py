@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from mediana import aggregate, keys
+from mediana.generations import read_view
 from mediana.ingest import ingest_lines
 from mediana.store import _MODELS, StaleWriter, Store, TenantBusy
 
@@ -90,9 +91,11 @@ def _ingest(store: Store, tenant: str, recs: list[dict[str, Any]]) -> None:
 def _snapshot(store: Store, tenant: str) -> dict[str, Any]:
     """Every derived document of the tenant (the contents readers and later batches use)."""
     out: dict[str, Any] = {}
-    for pk in (keys.worlds_pk(tenant), keys.routes_pk(tenant), keys.days_pk(tenant), keys.presets_pk(tenant)):
-        out[pk[len(tenant) + 3 :]] = dict(store.iter_docs(pk))
-    out["DIR"] = store.get_docs(keys.tenant_pk(tenant), [keys.DIRECTORY_BASE]).get(keys.DIRECTORY_BASE, (None,))[0]
+    gen = read_view(store.get_state(tenant)).gen  # the generation readers use, whatever its number
+    for name, pk in zip("WVDP", keys.generation_pks(tenant, gen), strict=True):
+        out[name] = dict(store.iter_docs(pk))
+    base = keys.directory_base(gen)
+    out["DIR"] = store.get_docs(keys.tenant_pk(tenant), [base]).get(base, (None,))[0]
     # a record's receipt time rides along in the worlds; it differs between tenants by nature
     return json.loads(json.dumps(out), object_hook=lambda d: {k: v for k, v in d.items() if k != "_at"})
 
@@ -194,9 +197,14 @@ def _clone(store: Store, source: str, tenant: str) -> None:
         ):
             yield from page["Items"]
 
-    for pk_of in (keys.tenant_pk, keys.worlds_pk, keys.routes_pk, keys.days_pk, keys.presets_pk):
-        for item in query(cfg.state_table, "pk", pk_of(source)):
-            item["pk"] = {"S": pk_of(tenant)}
+    pairs = zip(
+        (keys.tenant_pk(source), *keys.generation_pks(source, 0)),
+        (keys.tenant_pk(tenant), *keys.generation_pks(tenant, 0)),
+        strict=True,
+    )
+    for source_pk, target_pk in pairs:
+        for item in query(cfg.state_table, "pk", source_pk):
+            item["pk"] = {"S": target_pk}
             if "tenant_id" in item:
                 item["tenant_id"] = {"S": tenant}
             items.append((cfg.state_table, item))

@@ -183,7 +183,8 @@ def test_crash_after_journal_is_replayed_exactly_once(stack: Any, monkeypatch: A
         calls["n"] += 1
         if calls["n"] == 1:
             store.put_docs(
-                __import__("mediana.keys").keys.days_pk(tenant), {k: v[0] for k, v in list(journal["days"].items())[:1]}
+                __import__("mediana.keys").keys.days_pk(tenant, 0),
+                {k: v[0] for k, v in list(journal["days"].items())[:1]},
             )
             raise RuntimeError("crash mid-apply")
         return real(store, tenant, journal)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from mediana.auth import mint
+from mediana.generations import read_view
 
 
 def _store() -> Any:
@@ -164,7 +165,7 @@ def _refresh_and_wait(args: argparse.Namespace, store: Any, refresh_id: str, now
                     print("another runner holds the tenant; waiting for it...", file=sys.stderr)
                     time.sleep(2)
             state = store.get_state(args.tenant)
-            through = state.data_through if state else None
+            through = read_view(state).data_through
             refresh.finish(store, args.tenant, refresh_id, int(time.time()), data_through=through)
     deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline:
@@ -207,9 +208,10 @@ def cmd_tenants(args: argparse.Namespace) -> int:
                     "cursor": int(s.cursor or 0),
                     "next_seq": int(s.next_seq or 0),
                     "behind": int(s.next_seq or 0) - int(s.cursor or 0),
-                    "timezone": s.tz,
-                    "data_through": s.data_through,
-                    "computed_at": s.computed_at,
+                    "timezone": (view := read_view(s)).tz,
+                    "data_through": view.data_through,
+                    "computed_at": view.computed_at,
+                    "rebuilding": view.rebuilding,
                     "active_refresh": s.active_refresh,
                     "last_manual_refresh": (
                         time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(s.last_refresh_done)))

@@ -16,6 +16,7 @@ from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mediana import refresh
 from mediana.aggregate import refresh_tenant
+from mediana.generations import read_view
 from mediana.meter import METER, metered
 from mediana.records import valid_tenant_id
 from mediana.store import TenantBusy
@@ -100,7 +101,7 @@ def _refresh(tenant: str, refresh_id: str | None, attempt: int) -> dict[str, Any
         raise
     if refresh_id and not report.continued:
         state = store().get_state(tenant)
-        through = state.data_through if state else None
+        through = read_view(state).data_through
         refresh.finish(store(), tenant, refresh_id, now_us() // 1_000_000, data_through=through)
     logger.info("refreshed", extra={"refresh_id": refresh_id, **report.as_dict()})
     metrics.add_metric("RecordsFolded", MetricUnit.Count, report.records)

@@ -20,14 +20,14 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
-from mediana import keys
+from mediana import generations, keys
 from mediana.batch import build_presets, compute_batch, merge_days, update_presets
 from mediana.contrib import empty_world
 from mediana.poison import PoisonRecords, isolate
 from mediana.ranges import PRESETS, preset_range, preset_span
 from mediana.records import newer
 from mediana.sections import SECTIONS, RangeSummary, decode_counter, encode_counter
-from mediana.store import Store, TenantState
+from mediana.store import US, Store, TenantState
 from mediana.timeutil import format_us, local_today, next_local_midnight_s, now_us
 from mediana.world import LoadedState, empty_directory, route_ids, touched_contacts, upgrade_directory, upgrade_stored
 
@@ -64,20 +64,15 @@ def _apply(store: Store, tenant: str, journal: dict[str, Any]) -> int:
     """Idempotent: every write is a full-content put or a delete, fenced by the
     journal's batch number (a later batch's items are never overwritten)."""
     written = 0
-    for pk, name in (
-        (keys.worlds_pk(tenant), "worlds"),
-        (keys.routes_pk(tenant), "routes"),
-        (keys.days_pk(tenant), "days"),
-        (keys.presets_pk(tenant), "presets"),
-    ):
+    gen = int(journal.get("gen", 0))
+    for pk, name in zip(keys.generation_pks(tenant, gen), ("worlds", "routes", "days", "presets"), strict=True):
         docs = {base: pair[0] for base, pair in journal[name].items()}
         olds = {base: pair[1] for base, pair in journal[name].items()}
         written += store.put_docs(pk, docs, olds, batch=journal["batch"])
     if journal.get("directory"):
         doc, old = journal["directory"]
-        written += store.put_docs(
-            keys.tenant_pk(tenant), {keys.DIRECTORY_BASE: doc}, {keys.DIRECTORY_BASE: old}, batch=journal["batch"]
-        )
+        base = keys.directory_base(gen)
+        written += store.put_docs(keys.tenant_pk(tenant), {base: doc}, {base: old}, batch=journal["batch"])
     store.delete_log(tenant, journal["log_deletes"])
     return written
 
@@ -95,32 +90,47 @@ def _resume(store: Store, tenant: str, state: TenantState, owner: str) -> int:
     return _finish(store, tenant, journal, pending["key"], owner)
 
 
-def _reset(store: Store, tenant: str, state: TenantState, tz: str, owner: str) -> None:
-    """Forget every derived item; the log (latest versions) replays from zero.
-    The restart is committed first (fenced, ``rebuild`` kept set), so a crash while
-    deleting leaves a tenant that resets again, never one that builds on leftovers."""
-    if state.pending:
-        store.delete_journal(json.loads(state.pending)["key"])
-    cursor = int(state.cursor or 0)
-    restart = {"cursor": 0, "batch": int(state.batch or 0) + 1, "tz": tz, "presets_as_of": None, "rebuild": True}
-    store.commit(tenant, cursor, restart, owner, now_us() // 1000)
-    for pk in (keys.worlds_pk(tenant), keys.routes_pk(tenant), keys.days_pk(tenant), keys.presets_pk(tenant)):
-        store.delete_partition(pk)
-    directory = store.get_docs(keys.tenant_pk(tenant), [keys.DIRECTORY_BASE])
-    if directory:
-        store.put_docs(keys.tenant_pk(tenant), {}, {keys.DIRECTORY_BASE: directory[keys.DIRECTORY_BASE][1]})
-    store.commit(tenant, 0, {"rebuild": None}, owner, now_us() // 1000)
+def _reset(store: Store, tenant: str, state: TenantState, pin: dict[str, Any] | None, owner: str) -> None:
+    """Replay the log (latest versions) from zero into a new, empty generation, in the
+    time zone of ``pin`` (the tenant record that decided it; None: UTC); readers keep
+    the previous complete generation until the new one's last batch commits
+    (``mediana.generations``). One fenced commit: nothing is deleted here."""
+    now = now_us()
+    fields = {
+        **generations.rebuild_fields(state, _zone_of(pin), now // US),
+        "batch": int(state.batch or 0) + 1,
+        "tz_pin": json.dumps(pin) if pin else None,
+    }
+    store.commit(tenant, int(state.cursor or 0), fields, owner, now // 1000)
 
 
-def _winning_timezone(delta: list[dict[str, Any]], directory: dict[str, Any] | None) -> str | None:
+def _current_tenant_record(store: Store, tenant: str, state: TenantState) -> dict[str, Any] | None:
+    base = keys.directory_base(generations.read_view(state).gen)  # the last complete generation
+    found = store.get_docs(keys.tenant_pk(tenant), [base]).get(base)
+    return upgrade_directory(found[0]).get("tenant") if found else None
+
+
+def _collect(store: Store, tenant: str, state: TenantState, gens: list[int], owner: str) -> None:
+    """Delete retired generations no reader can still be using, then forget them."""
+    for gen in gens:
+        store.delete_generation(tenant, gen)
+    store.commit(tenant, int(state.cursor or 0), generations.after_deleting(state, gens), owner, now_us() // 1000)
+
+
+def _winning_tenant(delta: list[dict[str, Any]], directory: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The delta's tenant record that beats the directory's, if any."""
     best = (directory or {}).get("tenant")
     changed = False
     for rec in delta:
         if rec["kind"] == "tenant" and newer(rec, best):
             best, changed = rec, True
-    if not changed or best is None:
-        return None
-    return "UTC" if best.get("erased") else str(best.get("timezone") or "UTC")
+    return best if changed else None
+
+
+def _zone_of(tenant_record: dict[str, Any] | None) -> str:
+    if tenant_record is None or tenant_record.get("erased"):
+        return "UTC"
+    return str(tenant_record.get("timezone") or "UTC")
 
 
 def _presets(
@@ -128,10 +138,11 @@ def _presets(
 ) -> dict[str, tuple[dict[str, Any], int]]:
     """Preset documents to write: updated in place by the day delta while they
     are for today, rebuilt from the day documents when the local day rolled."""
+    gen = generations.building_gen(state)
     if state.presets_as_of == today.isoformat():
         sections = {s for s, _ in delta}
         bases = [keys.preset_base(p, s) for p in PRESETS for s in sections]
-        stored = store.get_docs(keys.presets_pk(tenant), bases)
+        stored = store.get_docs(keys.presets_pk(tenant, gen), bases)
         summaries = {}
         parts = {}
         for base, (doc, n) in stored.items():
@@ -148,10 +159,10 @@ def _presets(
             for p, s in changed
         }
     span = preset_span(today)
-    days = store.day_docs(tenant, SECTIONS, span.start, span.end, consistent=True)
+    days = store.day_docs(tenant, gen, SECTIONS, span.start, span.end, consistent=True)
     days.update(new_days)
     presets = build_presets(today, days)
-    old = _stored_part_counts(store, tenant)
+    old = _stored_part_counts(store, tenant, gen)
     # an empty preset with nothing stored is not written: a reader finds no preset and
     # sums the (absent) days, the in-place path starts it from empty
     return {
@@ -161,9 +172,9 @@ def _presets(
     }
 
 
-def _stored_part_counts(store: Store, tenant: str) -> dict[str, int]:
+def _stored_part_counts(store: Store, tenant: str, gen: int) -> dict[str, int]:
     bases = [keys.preset_base(p, s) for p in PRESETS for s in SECTIONS]
-    return {base: n for base, (_, n) in store.get_docs(keys.presets_pk(tenant), bases).items()}
+    return {base: n for base, (_, n) in store.get_docs(keys.presets_pk(tenant, gen), bases).items()}
 
 
 def _preset_doc(summary: RangeSummary, today: date) -> dict[str, Any]:
@@ -173,13 +184,13 @@ def _preset_doc(summary: RangeSummary, today: date) -> dict[str, Any]:
 
 
 def _load(
-    store: Store, tenant: str, delta: Sequence[dict[str, Any]], directory: dict[str, Any] | None
+    store: Store, tenant: str, gen: int, delta: Sequence[dict[str, Any]], directory: dict[str, Any] | None
 ) -> tuple[LoadedState, dict[str, tuple[Any, int]], dict[str, tuple[Any, int]]]:
     """The worlds and routes ``delta`` touches (and a private copy of the directory)."""
-    routes = store.get_docs(keys.routes_pk(tenant), route_ids(delta))
+    routes = store.get_docs(keys.routes_pk(tenant, gen), route_ids(delta))
     route_docs = {vid: doc for vid, (doc, _) in routes.items()}
     touched = touched_contacts(delta, route_docs)
-    worlds = store.get_docs(keys.worlds_pk(tenant), touched)
+    worlds = store.get_docs(keys.worlds_pk(tenant, gen), touched)
     loaded = LoadedState(
         worlds={c: (worlds[c][0] if c in worlds else empty_world()) for c in touched},
         routes=route_docs,
@@ -214,30 +225,37 @@ def _one_batch(
     horizon: int,
     data_through: int,
     owner: str,
-) -> tuple[RefreshReport, bool]:
-    """Returns (figures, needs_rebuild)."""
+    final: bool,
+) -> tuple[RefreshReport, dict[str, Any] | None]:
+    """Returns (figures, the tenant record whose new time zone needs a rebuild). The
+    ``final`` batch of a rebuild switches readers to its generation in the commit itself."""
     report = RefreshReport(tenant, idle=False, batches=1, records=len(delta))
     tz = state.tz or "UTC"
-    directory_doc = store.get_docs(keys.tenant_pk(tenant), [keys.DIRECTORY_BASE]).get(keys.DIRECTORY_BASE)
+    gen = generations.building_gen(state)
+    directory_doc = store.get_docs(keys.tenant_pk(tenant), [keys.directory_base(gen)]).get(keys.directory_base(gen))
     directory = upgrade_directory(directory_doc[0]) if directory_doc else None
-    new_tz = _winning_timezone(delta, directory)
-    if new_tz is not None and new_tz != tz:
+    winner = _winning_tenant(delta, directory)
+    if winner is not None and _zone_of(winner) != tz:
         if int(state.cursor or 0) > 0 or state.presets_as_of:
-            return report, True
-        tz = new_tz  # nothing stored yet under the old zone: adopt it
-    loaded, routes, worlds = _load(store, tenant, delta, directory)
+            return report, winner
+        pin = json.loads(state.tz_pin) if state.tz_pin else None
+        if pin is None or newer(winner, pin):
+            tz = _zone_of(winner)  # nothing stored yet under the old zone: adopt it
+        # else: older than the record this generation's zone was pinned to (a replay
+        # meets the versions it superseded): a later batch brings the pinned one
+    loaded, routes, worlds = _load(store, tenant, gen, delta, directory)
     try:
         result = compute_batch(delta, loaded, tz)
     except Exception:
         # nothing is written yet: find the records that fail alone, on fresh loads
-        bad = isolate(delta, lambda recs: compute_batch(recs, _load(store, tenant, recs, directory)[0], tz))
+        bad = isolate(delta, lambda recs: compute_batch(recs, _load(store, tenant, gen, recs, directory)[0], tz))
         if not bad:
             raise
         raise PoisonRecords(bad) from None
     report.contacts = len(result.outcome.worlds)
 
     day_bases = {keys.day_base(s, d): (s, d) for s, d in result.day_delta}
-    old_days = store.get_docs(keys.days_pk(tenant), day_bases)
+    old_days = store.get_docs(keys.days_pk(tenant, gen), day_bases)
     old_cells = {day_bases[b]: decode_counter(doc["cells"]) for b, (doc, _) in old_days.items()}
     new_days = merge_days(old_cells, result.day_delta)
     today = local_today(tz)
@@ -245,8 +263,10 @@ def _one_batch(
 
     cursor = int(state.cursor or 0)
     batch_no = int(state.batch or 0) + 1
+    computed = now_us()
     journal = {
         "batch": batch_no,
+        "gen": gen,
         "from_cursor": cursor,
         "worlds": {c: [loaded.worlds[c], worlds.get(c, (None, 0))[1]] for c in result.outcome.worlds},
         "routes": {v: [loaded.routes[v], routes.get(v, (None, 0))[1]] for v in result.outcome.routes},
@@ -262,8 +282,9 @@ def _one_batch(
             "batch": batch_no,
             "tz": tz,
             "data_through": format_us(data_through),
-            "computed_at": format_us(now_us()),
+            "computed_at": format_us(computed),
             "presets_as_of": today.isoformat(),
+            **(generations.switch_fields(state, computed // US) if final else {}),
         },
     }
     report.days_written = len(new_days)
@@ -273,7 +294,7 @@ def _one_batch(
     store.set_pending(tenant, cursor, {"batch": batch_no, "key": key}, owner)
     report.bytes_written = _finish(store, tenant, journal, key, owner)
     report.cursor = horizon
-    return report, False
+    return report, None
 
 
 def refresh_tenant(
@@ -306,10 +327,13 @@ def refresh_tenant(
             cursor = int(state.cursor or 0)
             tz = state.tz or "UTC"
             today = local_today(tz).isoformat()
-            if not state.pending and not state.rebuild and cursor >= horizon and state.presets_as_of == today:
+            collectable = generations.ripe(state, read_at // US)
+            up_to_date = cursor >= horizon and state.presets_as_of == today
+            if not state.pending and not state.rebuild and up_to_date and not collectable:
                 total.cursor = cursor
                 idle_through = format_us(oldest if oldest is not None else read_at)
-                store.reschedule(tenant, next_local_midnight_s(tz), int(state.next_seq or 0), idle_through)
+                due = min(filter(None, (next_local_midnight_s(tz), generations.next_collection_s(state))))
+                store.reschedule(tenant, due, int(state.next_seq or 0), idle_through)
                 break
             if total.batches and time_left_ms() < TIME_MARGIN_MS:
                 if on_continue:
@@ -326,21 +350,24 @@ def refresh_tenant(
                 total.resumed = True
                 continue
             if state.rebuild:
-                _reset(store, tenant, state, tz, owner)
+                _reset(store, tenant, state, _current_tenant_record(store, tenant, state), owner)
                 total.rebuilt = True
+                continue
+            if collectable:
+                _collect(store, tenant, state, collectable, owner)
                 continue
             delta = store.read_log(tenant, cursor, horizon, max_records)
             reached = not delta or delta[-1]["seq"] >= horizon or len(delta) < max_records
             upto = horizon if reached else delta[-1]["seq"]
             through = (oldest if oldest is not None else read_at) if reached else delta[-1]["_at"]
             try:
-                report, needs_rebuild = _one_batch(store, tenant, state, delta, upto, through, owner)
+                report, rezone = _one_batch(store, tenant, state, delta, upto, through, owner, reached)
             except PoisonRecords as poison:
                 _quarantine_poison(store, tenant, poison)
                 total.quarantined += len(poison.found)
                 continue
-            if needs_rebuild:
-                _reset(store, tenant, state, _winning_timezone(delta, None) or "UTC", owner)
+            if rezone is not None:
+                _reset(store, tenant, state, rezone, owner)
                 total.rebuilt = True
                 continue
             for name in ("batches", "records", "contacts", "days_written", "presets_written", "bytes_written"):
@@ -351,4 +378,3 @@ def refresh_tenant(
             store.release_lease(tenant, owner)
     total.seconds = round(time.monotonic() - started, 3)
     return total
-

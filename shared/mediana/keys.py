@@ -1,12 +1,14 @@
 """Every storage key in one place (single-table design for the state table).
 
-State table items, all under partitions that start with the tenant:
+State table items, all under partitions that start with the tenant (``g``: the
+generation of derived items, empty for generation 0, else its number; see
+``mediana.generations``):
   T#{t}        STATE           control: seq counter, in-flight ingest blocks, cursor, schedule
-  T#{t}        DIR#{part}      directory: tenant record, users, groups
-  T#{t}#W      {cid}#{part}    a contact's world
-  T#{t}#V      {vid}#{part}    a conversation's route (and messages parked before it arrived)
-  T#{t}#D      {sec}#{date}#{part}   one section of one local day
-  T#{t}#P      {preset}#{sec}#{part} one section summed over a preset range
+  T#{t}        DIR{g}#{part}   directory: tenant record, users, groups
+  T#{t}#W{g}   {cid}#{part}    a contact's world
+  T#{t}#V{g}   {vid}#{part}    a conversation's route (and messages parked before it arrived)
+  T#{t}#D{g}   {sec}#{date}#{part}   one section of one local day
+  T#{t}#P{g}   {preset}#{sec}#{part} one section summed over a preset range
   T#{t}#Q      {at}#{source}#{line}  a quarantined line
   T#{t}#R      {refresh_id}    a manual refresh (expires by TTL)
   COST#{month} {tenant}#{day}  the cost ledger: one item per tenant per UTC day, counters
@@ -24,20 +26,32 @@ def tenant_pk(tenant: str) -> str:
     return f"T#{tenant}"
 
 
-def worlds_pk(tenant: str) -> str:
-    return f"T#{tenant}#W"
+def _gen(gen: int) -> str:
+    """Generation 0 keeps the keys items had before generations existed."""
+    if gen < 0:
+        raise ValueError(f"generation {gen} < 0")
+    return str(gen) if gen else ""
 
 
-def routes_pk(tenant: str) -> str:
-    return f"T#{tenant}#V"
+def worlds_pk(tenant: str, gen: int) -> str:
+    return f"T#{tenant}#W{_gen(gen)}"
 
 
-def days_pk(tenant: str) -> str:
-    return f"T#{tenant}#D"
+def routes_pk(tenant: str, gen: int) -> str:
+    return f"T#{tenant}#V{_gen(gen)}"
 
 
-def presets_pk(tenant: str) -> str:
-    return f"T#{tenant}#P"
+def days_pk(tenant: str, gen: int) -> str:
+    return f"T#{tenant}#D{_gen(gen)}"
+
+
+def presets_pk(tenant: str, gen: int) -> str:
+    return f"T#{tenant}#P{_gen(gen)}"
+
+
+def generation_pks(tenant: str, gen: int) -> tuple[str, str, str, str]:
+    """The partitions that hold one generation's documents (the directory aside)."""
+    return worlds_pk(tenant, gen), routes_pk(tenant, gen), days_pk(tenant, gen), presets_pk(tenant, gen)
 
 
 def quarantine_pk(tenant: str) -> str:
@@ -56,7 +70,8 @@ def costs_sk(tenant: str, day: str) -> str:
     return f"{tenant}#{day}"
 
 
-DIRECTORY_BASE = "DIR"
+def directory_base(gen: int) -> str:
+    return f"DIR{_gen(gen)}"
 
 
 def day_base(section: str, iso_date: str) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 
 from mediana import keys
 from mediana.definitions import FILTERS, REPORTS
+from mediana.generations import ReadView, read_view
 from mediana.ranges import PRESETS, DateRange, RangeError, resolve_range
 from mediana.records import CALL_OUTCOMES, CHANNELS
 from mediana.reports import Roster, build_report
@@ -92,10 +93,12 @@ def parse_query(report_id: str, query: Mapping[str, list[str]]) -> tuple[dict[st
     return ranges, filters
 
 
-def summaries_from_days(store: Store, tenant: str, sections: Iterable[str], span: DateRange) -> dict[str, RangeSummary]:
+def summaries_from_days(
+    store: Store, tenant: str, gen: int, sections: Iterable[str], span: DateRange
+) -> dict[str, RangeSummary]:
     """Sum stored day documents over a range and its previous period."""
     out = {section: RangeSummary(section, span) for section in sections}
-    for (section, day_key), cells in store.day_docs(tenant, out, span.previous.start, span.end).items():
+    for (section, day_key), cells in store.day_docs(tenant, gen, out, span.previous.start, span.end).items():
         out[section].fold_doc(day_key, cells)
     return out
 
@@ -108,22 +111,19 @@ def get_report(store: Store, tenant: str, report_id: str, query: Mapping[str, li
     custom = ranges["from"] is not None
     preset = None if custom else (ranges["range"] or report.default_range)
 
-    presets_pk, tenant_pk = keys.presets_pk(tenant), keys.tenant_pk(tenant)
-    wanted = [(presets_pk, keys.preset_base(preset, s)) for s in report.sections] if preset else []
-    if report.needs_directory:
-        wanted.append((tenant_pk, keys.DIRECTORY_BASE))
-    state, docs = store.get_state_and_docs(tenant, wanted)
-    tz = (state.tz if state else None) or "UTC"
+    view, docs = _read_state_and_docs(store, tenant, preset, report.sections, report.needs_directory)
+    tz = view.tz
     span = resolve_range(local_today(tz), ranges["range"], ranges["from"], ranges["to"], report.default_range)
 
+    presets_pk = keys.presets_pk(tenant, view.gen)
     found = [doc for (pk, _), doc in docs.items() if pk == presets_pk]
     if preset and len(found) == len(report.sections) and all(_fresh(d, span) for d in found):
         summaries = {doc["section"]: RangeSummary.from_doc(doc) for doc in found}
         source = "preset"
     else:
-        summaries = summaries_from_days(store, tenant, report.sections, span)
+        summaries = summaries_from_days(store, tenant, view.gen, report.sections, span)
         source = "days"
-    roster = Roster.from_directory(docs.get((tenant_pk, keys.DIRECTORY_BASE)))
+    roster = Roster.from_directory(docs.get((keys.tenant_pk(tenant), keys.directory_base(view.gen))))
     body = build_report(report_id, summaries, filters, roster)
     return {
         "report": report_id,
@@ -138,10 +138,38 @@ def get_report(store: Store, tenant: str, report_id: str, query: Mapping[str, li
         "previous_range": {"from": span.previous.start.isoformat(), "to": span.previous.end.isoformat()},
         "filters": filters,
         **body,
-        "data_through": state.data_through if state else None,
-        "computed_at": state.computed_at if state else None,
+        "data_through": view.data_through,
+        "computed_at": view.computed_at,
         "source": source,
     }
+
+
+_GEN_SEEN: dict[str, int] = {}  # per container: the generation each tenant's readers last found
+
+
+def _read_state_and_docs(
+    store: Store, tenant: str, preset: str | None, sections: Iterable[str], directory: bool
+) -> tuple[ReadView, dict[tuple[str, str], Any]]:
+    """The tenant's read view and the preset/directory documents of its generation: one
+    BatchGetItem with the generation this container last saw (a second one only after
+    a rebuild switched it)."""
+    sections = list(sections)
+
+    def wanted(gen: int) -> list[tuple[str, str]]:
+        out = [(keys.presets_pk(tenant, gen), keys.preset_base(preset, s)) for s in sections] if preset else []
+        return out + ([(keys.tenant_pk(tenant), keys.directory_base(gen))] if directory else [])
+
+    guess = _GEN_SEEN.get(tenant, 0)
+    state, docs = store.get_state_and_docs(tenant, wanted(guess))
+    view = read_view(state)
+    if view.gen != guess:
+        _GEN_SEEN[tenant] = view.gen
+        pairs = wanted(view.gen)
+        docs = {}
+        for pk in dict.fromkeys(pk for pk, _ in pairs):
+            found = store.get_docs(pk, [b for p, b in pairs if p == pk], consistent=False)
+            docs.update({(pk, base): doc for base, (doc, _) in found.items()})
+    return view, docs
 
 
 def _fresh(doc: Mapping[str, Any], span: DateRange) -> bool:
@@ -155,8 +183,8 @@ def dimensions(store: Store, tenant: str) -> dict[str, list[dict[str, str]]]:
     """The values each filter takes, for pickers: the contract's enumerations, the tenant's
     users, groups and call types from its directory, and the origins its last 365 days saw
     (the origins report: one preset read)."""
-    found = store.get_docs(keys.tenant_pk(tenant), [keys.DIRECTORY_BASE]).get(keys.DIRECTORY_BASE)
-    directory: Mapping[str, Any] = found[0] if found else {}
+    view, docs = _read_state_and_docs(store, tenant, None, (), directory=True)
+    directory: Mapping[str, Any] = docs.get((keys.tenant_pk(tenant), keys.directory_base(view.gen))) or {}
     roster = Roster.from_directory(directory)
     groups = {gid: g for gid, g in (directory.get("groups") or {}).items() if g and not g.get("erased")}
     origins = get_report(store, tenant, "origins", {"range": ["last_365_days"]})["values"]["rows"]

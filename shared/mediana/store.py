@@ -100,6 +100,10 @@ class TenantState(Model):
     failed_at = NumberAttribute(null=True)  # epoch s
     lease_owner = UnicodeAttribute(null=True)  # the one runner allowed to aggregate the tenant
     lease_until = NumberAttribute(null=True)  # epoch ms
+    gen = NumberAttribute(null=True)  # the generation the aggregator writes (mediana.generations)
+    live = UnicodeAttribute(null=True)  # JSON: the complete generation readers use while a rebuild runs
+    retired = UnicodeAttribute(null=True)  # JSON: superseded generations left to delete
+    tz_pin = UnicodeAttribute(null=True)  # JSON: the tenant record that chose a rebuild's time zone
     due_index = DueIndex()
 
 
@@ -473,11 +477,11 @@ class Store:
         return state, docs
 
     def day_docs(
-        self, tenant: str, sections: Iterable[str], first: date, last: date, consistent: bool = False
+        self, tenant: str, gen: int, sections: Iterable[str], first: date, last: date, consistent: bool = False
     ) -> dict[tuple[str, str], Counter]:
         """Stored day documents of ``sections`` dated in [first, last]: one Query per
         dated section; a cumulative section is its one document, whatever the dates."""
-        pk = keys.days_pk(tenant)
+        pk = keys.days_pk(tenant, gen)
         out: dict[tuple[str, str], Counter] = {}
         for section in sections:
             if SECTIONS[section].cumulative:
@@ -504,7 +508,8 @@ class Store:
     def put_docs(
         self, pk: str, docs: Mapping[str, Any], old_parts: Mapping[str, int] | None = None, batch: int | None = None
     ) -> int:
-        """Write documents (idempotent); drop tails left by a larger old version.
+        """Write documents (idempotent); drop tails left by a larger old version, and the
+        whole of an old one absent from ``docs``.
         Returns the bytes written. With ``batch``, every write is fenced: conditional on
         no later batch having written the item, so a stale runner is rejected."""
         if batch is not None:
@@ -512,8 +517,8 @@ class Store:
         written = 0
         old_parts = old_parts or {}
         with DocPart.batch_write() as writer:
-            for base, doc in docs.items():
-                chunks = blobs.encode(doc)
+            for base in dict.fromkeys([*docs, *old_parts]):  # a base only in old_parts: deleted
+                chunks = blobs.encode(docs[base]) if base in docs else []
                 for i, chunk in enumerate(chunks):
                     writer.save(DocPart(pk, keys.part_sk(base, i), n=len(chunks), v=chunk))
                     written += len(chunk)
@@ -529,8 +534,8 @@ class Store:
         }
         common = {"TableName": self.cfg.state_table, **fence}
         calls: list[tuple[Callable[..., Any], dict[str, Any]]] = []
-        for base, doc in docs.items():
-            chunks = blobs.encode(doc)
+        for base in dict.fromkeys([*docs, *old_parts]):  # a base only in old_parts: deleted
+            chunks = blobs.encode(docs[base]) if base in docs else []
             for i, chunk in enumerate(chunks):
                 item = {**self._key(pk, keys.part_sk(base, i)), "n": {"N": str(len(chunks))}, "v": {"B": chunk}}
                 calls.append((self.ddb.put_item, {**common, "Item": {**item, "b": {"N": str(batch)}}}))
@@ -559,6 +564,16 @@ class Store:
         errors = [exc for f in futures if (exc := f.exception()) is not None]
         if errors:
             raise errors[0]
+
+    def delete_generation(self, tenant: str, gen: int) -> int:
+        """Every document of one generation (its directory included)."""
+        count = sum(self.delete_partition(pk) for pk in keys.generation_pks(tenant, gen))
+        base = keys.directory_base(gen)
+        directory = self.get_docs(keys.tenant_pk(tenant), [base])
+        if directory:
+            self.put_docs(keys.tenant_pk(tenant), {}, {base: directory[base][1]})
+            count += directory[base][1]
+        return count
 
     def delete_partition(self, pk: str) -> int:
         count = 0
