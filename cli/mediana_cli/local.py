@@ -56,6 +56,7 @@ def local_names_env(endpoint: str) -> dict[str, str]:
         "LOG_TABLE": "mediana-local-LogTable",
         "DATA_BUCKET": "mediana-local-databucket",
         "REFRESH_QUEUE_URL": sqs.get_queue_url(QueueName="mediana-local-RefreshQueue.fifo")["QueueUrl"],
+        "INGEST_QUEUE_URL": sqs.get_queue_url(QueueName="mediana-local-IngestContinueQueue")["QueueUrl"],
     }
 
 
@@ -74,10 +75,10 @@ class Pump:
         session = boto3.session.Session(region_name=store.cfg.region)
         self.s3 = session.client("s3", endpoint_url=store.cfg.endpoint)
         self.sqs = session.client("sqs", endpoint_url=store.cfg.endpoint)
-        self.queue_arn = self.sqs.get_queue_attributes(QueueUrl=store.cfg.queue_url, AttributeNames=["QueueArn"])[
-            "Attributes"
-        ]["QueueArn"]
         self.lock = threading.Lock()
+
+    def _arn(self, url: str) -> str:
+        return str(self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
 
     def ingest(self) -> int:
         done = 0
@@ -88,7 +89,7 @@ class Pump:
                     continue
                 event = handlers.s3_event(self.store.cfg.bucket, obj["Key"], obj["Size"])
                 try:
-                    handlers.function("ingest").handler(event, handlers.FakeContext("ingest"))
+                    handlers.function("ingest").handler(event, self.context("ingest"))
                 except Exception as exc:  # noqa: BLE001 - as S3 -> Lambda does: retried, then given up
                     tries = self.failures[obj["Key"]] = self.failures.get(obj["Key"], 0) + 1
                     if tries < INGEST_ATTEMPTS:
@@ -96,34 +97,38 @@ class Pump:
                     print(f"ingest of {obj['Key']} failed {tries} times, given up: {exc}", file=sys.stderr)
                 self.seen.add(obj["Key"])
                 done += 1
+        while moved := self._deliver(self.store.cfg.ingest_queue_url, "ingest", batch=1):  # checkpoints
+            done += moved
         return done
 
     def queue(self) -> int:
+        return self._deliver(self.store.cfg.queue_url, "aggregator", batch=10)
+
+    def _deliver(self, url: str, function: str, batch: int) -> int:
+        """One SQS event source poll: a batch to the function, partial failures returned."""
         out = self.sqs.receive_message(
-            QueueUrl=self.store.cfg.queue_url,
-            MaxNumberOfMessages=10,
-            WaitTimeSeconds=0,
-            AttributeNames=["All"],
-            VisibilityTimeout=900,
+            QueueUrl=url, MaxNumberOfMessages=batch, WaitTimeSeconds=0, AttributeNames=["All"], VisibilityTimeout=900
         )
         messages = out.get("Messages", [])
         if not messages:
             return 0
         try:
-            result = handlers.function("aggregator").handler(
-                handlers.sqs_event(messages, self.queue_arn), handlers.FakeContext("aggregator")
+            result = handlers.function(function).handler(
+                handlers.sqs_event(messages, self._arn(url)), self.context(function)
             )
             failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
         except Exception:  # noqa: BLE001 - as Lambda does: a failed invocation returns the whole batch
             failed = {m["MessageId"] for m in messages}
         for m in messages:
             if m["MessageId"] not in failed:
-                self.sqs.delete_message(QueueUrl=self.store.cfg.queue_url, ReceiptHandle=m["ReceiptHandle"])
+                self.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
             else:  # what the visibility timeout does, without the wait: delivered again (DLQ after max receives)
-                self.sqs.change_message_visibility(
-                    QueueUrl=self.store.cfg.queue_url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0
-                )
+                self.sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"], VisibilityTimeout=0)
         return len(messages)
+
+    def context(self, function: str) -> Any:
+        """The invocation context (tests replace it to make time run out)."""
+        return handlers.FakeContext(function)
 
     def tick(self) -> None:
         handlers.function("scheduler").handler(handlers.schedule_event(), handlers.FakeContext("scheduler"))

@@ -20,6 +20,7 @@ class Config:
     refresh_ttl_s: int = 7 * 86400
     quarantine_ttl_s: int = 90 * 86400  # a rejected line stays listable this long, then DynamoDB's TTL drops it
     write_threads: int = 8  # fenced document writes in flight at once (1: one after another)
+    ingest_queue_url: str = ""  # checkpoints of objects an ingest invocation could not finish
 
     @classmethod
     def from_env(cls) -> Config:
@@ -36,6 +37,7 @@ class Config:
             refresh_ttl_s=env_int("REFRESH_TTL_SECONDS", 7 * 86400),
             quarantine_ttl_s=env_int("QUARANTINE_TTL_SECONDS", 90 * 86400),
             write_threads=env_int("MEDIANA_WRITE_THREADS", 8),
+            ingest_queue_url=os.environ.get("INGEST_QUEUE_URL", ""),
         )
 
     @property

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 MAX_LINE_BYTES = 256 * 1024  # a record over this is no record (and would not fit a 400 KB item)
 MAX_DECOMPRESSED_BYTES = 512 * 1024 * 1024  # per object: a gzip bomb stops here
+GZIP_RATIO_CAP = 20  # JSON Lines gzip 5-15x; a bomb, ~1000x
 READ_BYTES = 1024 * 1024
 _GZIP_MAGIC = b"\x1f\x8b"
 
@@ -69,6 +70,12 @@ def _gunzip(chunks: Iterator[bytes], cap: int) -> Iterator[bytes | Damaged]:
                 data = rest
     if not inflater.eof:
         yield Damaged(f"gzip stream truncated after {produced} decompressed bytes")
+
+
+def decompression_cap(object_size: int) -> int:
+    """Decompressed bytes allowed for an object of this size: large legitimate files
+    (read across invocations with checkpoints) pass, a bomb stops early."""
+    return max(MAX_DECOMPRESSED_BYTES, GZIP_RATIO_CAP * object_size)
 
 
 def split_lines(pieces: Iterator[bytes | Damaged], max_line: int = MAX_LINE_BYTES) -> Iterator[Line]:

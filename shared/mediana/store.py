@@ -614,6 +614,19 @@ class Store:
             Bucket=self.cfg.bucket, Delete={"Objects": [{"Key": k} for k in sorted(doomed)], "Quiet": True}
         )
 
+    def get_incoming(self, bucket: str, key: str, etag: str | None = None) -> dict[str, Any] | None:
+        """An incoming object (its streaming body, ETag and size); with ``etag``, only that
+        version: None if it was replaced or deleted since (its own event covers the new one)."""
+        try:
+            return self.s3.get_object(Bucket=bucket, Key=key, **({"IfMatch": etag} if etag else {}))
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in ("PreconditionFailed", "NoSuchKey", "412", "404"):
+                return None
+            raise
+
+    def send_checkpoint(self, body: str) -> None:
+        self.sqs.send_message(QueueUrl=self.cfg.ingest_queue_url, MessageBody=body)
+
     def enqueue(self, tenant: str, reason: str, dedup: str, refresh_id: str | None = None) -> None:
         body: dict[str, Any] = {"tenant_id": tenant, "reason": reason}
         if refresh_id:
