@@ -173,5 +173,5 @@ def test_fenced_writes_in_parallel_threads_are_booked_to_the_tenant_served(stack
     with METER.serving("acme"):
         stack.store.put_docs(keys.days_pk("acme", 0), docs, batch=1)
     assert METER.counts["acme"]["ddb_wru"] == 40  # one small item, one unit each: none lost across threads
-    assert "_shared" not in METER.counts
+    assert SHARED not in METER.counts
     assert {b: d for b, (d, _) in stack.store.get_docs(keys.days_pk("acme", 0), docs).items()} == docs

@@ -19,7 +19,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mediana.auth import AuthError, Principal, principal_from_claims
 from mediana.costs import MONTH, month_rows, to_csv
 from mediana.meter import METER, metered
-from mediana.readapi import ApiError, bad_param, catalogue, dimensions, get_report
+from mediana.readapi import ApiError, bad_param, catalogue, dimensions, get_report, not_modified, only_params
 from mediana.refresh import RefreshAnswer, public, request_refresh
 from mediana.schemas import (
     Catalogue,
@@ -48,12 +48,19 @@ def _body(description: str, model: Any) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"model": model}}}
 
 
-def _principal(bill_tenant: bool = True) -> Principal:
-    """The caller, from the authorizer's verified claims. Its tenant is billed for
-    the request (finance's reads of every tenant are the shared row's)."""
+READER_ROLES = ("viewer", "admin")
+
+
+def _principal(*roles: str, params: tuple[str, ...] | None = (), bill_tenant: bool = True) -> Principal:
+    """The caller, from the authorizer's verified claims, holding one of ``roles``; a
+    query parameter outside ``params`` is a 400. Its tenant is billed for the request
+    (finance's reads of every tenant are the shared row's)."""
     ctx = app.current_event.request_context
     claims = ctx.authorizer.jwt_claim if ctx.authorizer else None
     principal = principal_from_claims(claims)
+    principal.require(*roles)
+    if params is not None:
+        only_params(app.current_event.query_string_parameters, *params)
     logger.append_keys(tenant_id=principal.tenant_id)
     if bill_tenant:
         METER.set_tenant(principal.tenant_id)
@@ -69,7 +76,7 @@ def _cached(body: Any) -> Response:
     text = json.dumps(body, sort_keys=True, separators=(",", ":"))
     etag = '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
     headers = {"ETag": etag, "Cache-Control": f"private, max-age={CACHE_SECONDS}", "Vary": "Authorization"}
-    if etag in (app.current_event.headers.get("if-none-match") or "").split(", "):
+    if not_modified(app.current_event.headers.get("if-none-match"), etag):
         return Response(status_code=304, content_type="application/json", body="", headers=headers)
     return Response(status_code=200, content_type="application/json", body=text, headers=headers)
 
@@ -81,8 +88,7 @@ def _api_error(exc: ApiError) -> Response:
 
 @app.exception_handler(AuthError)
 def _auth_error(exc: AuthError) -> Response:
-    code = "unauthorized" if exc.status == 401 else "forbidden"
-    return _json(exc.status, {"error": {"code": code, "message": str(exc)}})
+    return _json(exc.status, {"error": {"code": exc.code, "message": str(exc)}})
 
 
 @app.exception_handler(RequestValidationError)
@@ -103,7 +109,7 @@ def _not_found(exc: Exception) -> Response:
     responses={200: _body("Catalogue", Catalogue), 401: _body("ErrorResponse", ErrorResponse)},
 )
 def list_reports():  # noqa: ANN201 - Powertools derives the schema from `responses`
-    _principal()
+    _principal(*READER_ROLES)
     return _cached(catalogue())
 
 
@@ -130,7 +136,7 @@ def read_report(
     call_type: Annotated[list[str] | None, Query(description="call type (interaction reports; calls only)")] = None,
     outcome: Annotated[list[str] | None, Query(description="call outcome (interaction reports; calls only)")] = None,
 ):  # noqa: ANN201 - Powertools derives the schema from `responses`
-    principal = _principal()
+    principal = _principal(*READER_ROLES, params=None)  # parse_query names any unknown parameter
     query = app.current_event.resolved_query_string_parameters or {}
     body = get_report(store(), principal.tenant_id, report_id, query)
     metrics.add_metric("ReportServed", MetricUnit.Count, 1)
@@ -219,8 +225,7 @@ def _refresh_response(body: dict[str, Any], status: int = 202) -> Response:
     },
 )
 def post_refresh():  # noqa: ANN201 - Powertools derives the schema from `responses`
-    principal = _principal()
-    principal.require("admin")
+    principal = _principal("admin")
     key = (app.current_event.headers.get("idempotency-key") or "").strip()
     if len(key) > 200:
         raise bad_param("Idempotency-Key", "at most 200 characters")
@@ -254,7 +259,7 @@ def post_refresh():  # noqa: ANN201 - Powertools derives the schema from `respon
     },
 )
 def get_refresh(refresh_id: Annotated[str, Path(description="from POST /v1/refresh")]):  # noqa: ANN201
-    principal = _principal()
+    principal = _principal(*READER_ROLES)
     record = store().get_refresh(principal.tenant_id, refresh_id) if len(refresh_id) <= 100 else None
     if record is None:  # another tenant's id is simply not in this tenant's partition
         raise ApiError(404, "not_found", f"no refresh {refresh_id!r} for this tenant")
@@ -278,10 +283,11 @@ def get_costs(
     month: Annotated[str | None, Query(description="YYYY-MM (UTC); default this month")] = None,
     format_: Annotated[str | None, Query(alias="format", description="json (default) or csv")] = None,
 ):  # noqa: ANN201
-    principal = _principal(bill_tenant=False)
-    principal.require("finance")
+    principal = _principal("finance", params=("month", "format"), bill_tenant=False)
+    if principal.tenant_id != store().cfg.finance_tenant:  # every tenant's costs: the operator's only
+        raise AuthError(403, "the finance role is honoured for the operator's tenant only")
     month = month or time.strftime("%Y-%m", time.gmtime())
-    if not MONTH.match(month):
+    if not MONTH.fullmatch(month):
         raise bad_param("month", f"expected YYYY-MM, got {month!r}")
     if format_ not in (None, "json", "csv"):
         raise bad_param("format", f"expected json or csv, got {format_!r}")
@@ -302,7 +308,7 @@ def get_costs(
     responses={200: _body("Dimensions", Dimensions), 401: _body("ErrorResponse", ErrorResponse)},
 )
 def get_dimensions():  # noqa: ANN201 - Powertools derives the schema from `responses`
-    principal = _principal()
+    principal = _principal(*READER_ROLES)
     return _cached(dimensions(store(), principal.tenant_id))
 
 

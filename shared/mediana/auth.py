@@ -9,10 +9,13 @@ import hashlib
 import hmac
 import json
 import os
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from mediana.records import valid_tenant_id
 
 LOCAL_ISSUER = "mediana-local"
 LOCAL_AUDIENCE = "mediana"
@@ -21,9 +24,10 @@ ROLES = ("viewer", "admin", "finance")
 
 
 class AuthError(Exception):
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, code: str | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.code = code or ("unauthorized" if status == 401 else "forbidden")
 
 
 @dataclass(frozen=True)
@@ -86,21 +90,31 @@ def verify(token: str, secret: str | None = None) -> dict[str, Any]:
     return dict(claims)
 
 
+_GATEWAY_ARRAY = re.compile(r"\[([a-z]+(?: [a-z]+)*)?\]")
+
+
 def _roles(value: Any) -> frozenset[str]:
-    """API Gateway passes array claims as "[a b]"; tokens may also carry a list
-    or a comma/space separated string."""
+    """Exact role names only. A token's claim is a list of them (or one name); API
+    Gateway's JWT authorizer hands an array claim on flattened as "[a b]", which is
+    taken in exactly that form. Anything else grants nothing."""
     if isinstance(value, list):
-        return frozenset(str(v) for v in value)
-    if isinstance(value, str):
-        text = value.strip().strip("[]")
-        return frozenset(p for p in text.replace(",", " ").split() if p)
-    return frozenset()
+        names = value
+    elif isinstance(value, str) and (flat := _GATEWAY_ARRAY.fullmatch(value)):
+        names = (flat.group(1) or "").split(" ")
+    elif isinstance(value, str):
+        names = [value]
+    else:
+        names = []
+    return frozenset(n for n in names if isinstance(n, str) and n in ROLES)
 
 
 def principal_from_claims(claims: Mapping[str, Any] | None) -> Principal:
     """The caller, from claims an authorizer verified. The tenant comes from here
-    only, never from a request parameter."""
-    if not claims or not claims.get("tenant_id"):
+    only, never from a request parameter, and must be a tenant id of the contract."""
+    if not claims or claims.get("tenant_id") in (None, ""):
         raise AuthError(401, "missing or invalid bearer token")
+    tenant = claims["tenant_id"]
+    if not valid_tenant_id(tenant):
+        raise AuthError(403, "the token's tenant_id is not 1-64 characters of [A-Za-z0-9_-]", "invalid_tenant")
     subject = claims.get("sub")
-    return Principal(str(claims["tenant_id"]), _roles(claims.get("roles")), str(subject) if subject else None)
+    return Principal(tenant, _roles(claims.get("roles")), str(subject) if subject else None)

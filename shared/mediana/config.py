@@ -21,6 +21,7 @@ class Config:
     quarantine_ttl_s: int = 90 * 86400  # a rejected line stays listable this long, then DynamoDB's TTL drops it
     write_threads: int = 8  # fenced document writes in flight at once (1: one after another)
     ingest_queue_url: str = ""  # checkpoints of objects an ingest invocation could not finish
+    finance_tenant: str = "ops"  # the operator's tenant: the only one whose finance role reads costs
 
     @classmethod
     def from_env(cls) -> Config:
@@ -38,6 +39,7 @@ class Config:
             quarantine_ttl_s=env_int("QUARANTINE_TTL_SECONDS", 90 * 86400),
             write_threads=env_int("MEDIANA_WRITE_THREADS", 8),
             ingest_queue_url=os.environ.get("INGEST_QUEUE_URL", ""),
+            finance_tenant=os.environ.get("FINANCE_TENANT_ID", "ops"),
         )
 
     @property

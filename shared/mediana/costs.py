@@ -13,7 +13,7 @@ from typing import Any
 from mediana.meter import SHARED
 from mediana.pricing import LINES, REPORTED, cost_lines, price_table
 
-MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")  # use fullmatch ("$" lets "2026-11\n" through)
 SERVICES = tuple(dict.fromkeys(line.service for line in LINES))
 
 

@@ -28,7 +28,7 @@ from typing import Any, Protocol, TypeVar
 
 from mediana.capacity import units_for
 
-SHARED = "_shared"
+SHARED = "(shared)"  # outside the tenant-id alphabet: no tenant can book into it
 PLATFORM_LOG_BYTES = 330  # START, END and REPORT lines Lambda writes per invocation
 S3_PUT_CLASS = {
     "PutObject",

@@ -200,3 +200,23 @@ def dimensions(store: Store, tenant: str) -> dict[str, list[dict[str, str]]]:
         "call_type": listed((t, None) for t in roster.call_types),
         "outcome": listed((o, None) for o in CALL_OUTCOMES),
     }
+
+
+def not_modified(if_none_match: str | None, etag: str) -> bool:
+    """RFC 9110 13.1.2: ``*`` or any listed tag equal to ``etag`` by weak comparison
+    (``W/"x"`` matches ``"x"``), whatever the spacing around the commas."""
+    if not if_none_match:
+        return False
+    tags = [t.strip() for t in if_none_match.split(",")]
+    if "*" in tags:
+        return True
+    opaque = etag.removeprefix("W/")
+    return any(t.removeprefix("W/") == opaque for t in tags if t)
+
+
+def only_params(query: Mapping[str, Any] | None, *allowed: str) -> None:
+    """A parameter this route does not take is a 400 naming it, never silently ignored."""
+    for name in query or {}:
+        if name not in allowed:
+            expected = ", ".join(allowed) or "none"
+            raise bad_param(name, f"unknown parameter (this route takes: {expected})")

@@ -43,7 +43,7 @@ INSTANT_FIELDS = ("updated_at", "created_at", "closed_at", "deleted_at", "occurr
 NS_MARK = "ns"
 
 _PARENT = {"conversation": "contact_id", "interaction": "contact_id", "message": "conversation_id"}
-_TENANT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_TENANT_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 
 Record = dict[str, Any]
 
@@ -64,7 +64,7 @@ class _Bad(Exception):
 
 
 def valid_tenant_id(value: object) -> bool:
-    return isinstance(value, str) and bool(_TENANT_ID.match(value))
+    return isinstance(value, str) and bool(_TENANT_ID.fullmatch(value))  # fullmatch: "$" lets "acme\n" through
 
 
 def _opt_str(raw: Record, field: str) -> str | None:

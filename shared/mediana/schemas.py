@@ -228,7 +228,7 @@ class CostLine(_Open):
 
 
 class CostRow(_Open):
-    tenant_id: str = Field(description="a tenant, '_shared' (work for no single tenant) or 'total'")
+    tenant_id: str = Field(description="a tenant, '(shared)' (work for no single tenant) or 'total'")
     days_metered: int
     services_usd: dict[str, float]
     total_usd: float
