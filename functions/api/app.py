@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from mediana.auth import AuthError, Principal, principal_from_claims
+from mediana.auth import ROLES, AuthError, Principal, principal_from_claims
 from mediana.costs import MONTH, month_rows, to_csv
 from mediana.meter import METER, metered
 from mediana.readapi import ApiError, bad_param, catalogue, dimensions, get_report, not_modified, only_params
@@ -109,7 +109,7 @@ def _not_found(exc: Exception) -> Response:
     responses={200: _body("Catalogue", Catalogue), 401: _body("ErrorResponse", ErrorResponse)},
 )
 def list_reports():  # noqa: ANN201 - Powertools derives the schema from `responses`
-    _principal(*READER_ROLES)
+    _principal(*ROLES)  # definitions, no tenant data: any role (finance's viewer builds its menu from it)
     return _cached(catalogue())
 
 
