@@ -76,9 +76,14 @@ class Pump:
         self.s3 = session.client("s3", endpoint_url=store.cfg.endpoint)
         self.sqs = session.client("sqs", endpoint_url=store.cfg.endpoint)
         self.lock = threading.Lock()
+        self._arns: dict[str, str] = {}
 
     def _arn(self, url: str) -> str:
-        return str(self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"])
+        """A queue's ARN for its events, asked once per queue (not on every poll)."""
+        if url not in self._arns:
+            attrs = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+            self._arns[url] = str(attrs["QueueArn"])
+        return self._arns[url]
 
     def ingest(self) -> int:
         done = 0

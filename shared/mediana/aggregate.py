@@ -104,10 +104,16 @@ def _reset(store: Store, tenant: str, state: TenantState, pin: dict[str, Any] | 
     store.commit(tenant, int(state.cursor or 0), fields, owner, now // 1000)
 
 
-def _current_tenant_record(store: Store, tenant: str, state: TenantState) -> dict[str, Any] | None:
-    base = keys.directory_base(generations.read_view(state).gen)  # the last complete generation
+def _stored_directory(store: Store, tenant: str, gen: int) -> tuple[dict[str, Any] | None, int]:
+    """A generation's directory (upgraded) and its stored part count (0: none)."""
+    base = keys.directory_base(gen)
     found = store.get_docs(keys.tenant_pk(tenant), [base]).get(base)
-    return upgrade_directory(found[0]).get("tenant") if found else None
+    return (upgrade_directory(found[0]), found[1]) if found else (None, 0)
+
+
+def _current_tenant_record(store: Store, tenant: str, state: TenantState) -> dict[str, Any] | None:
+    directory, _ = _stored_directory(store, tenant, generations.read_view(state).gen)  # the last complete one
+    return directory.get("tenant") if directory else None
 
 
 def _collect(store: Store, tenant: str, state: TenantState, gens: list[int], owner: str) -> None:
@@ -232,8 +238,7 @@ def _one_batch(
     report = RefreshReport(tenant, idle=False, batches=1, records=len(delta))
     tz = state.tz or "UTC"
     gen = generations.building_gen(state)
-    directory_doc = store.get_docs(keys.tenant_pk(tenant), [keys.directory_base(gen)]).get(keys.directory_base(gen))
-    directory = upgrade_directory(directory_doc[0]) if directory_doc else None
+    directory, directory_parts = _stored_directory(store, tenant, gen)
     winner = _winning_tenant(delta, directory)
     if winner is not None and _zone_of(winner) != tz:
         if int(state.cursor or 0) > 0 or state.presets_as_of:
@@ -275,7 +280,7 @@ def _one_batch(
             for (s, d), cells in new_days.items()
         },
         "presets": {base: [doc, old] for base, (doc, old) in presets.items()},
-        "directory": [loaded.directory, directory_doc[1] if directory_doc else 0] if result.outcome.directory else None,
+        "directory": [loaded.directory, directory_parts] if result.outcome.directory else None,
         "log_deletes": sorted(result.outcome.log_deletes),
         "fields": {
             "cursor": horizon,

@@ -7,13 +7,12 @@ Ingest never decides which version wins: it appends, and the aggregator folds
 
 from __future__ import annotations
 
-import io
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mediana.lines import MAX_LINE_BYTES, Damaged, Line, TooLong, read_lines
+from mediana.lines import MAX_LINE_BYTES, Damaged, Line, TooLong
 from mediana.records import Record, Rejection, parse_line, valid_tenant_id
 from mediana.store import Store
 from mediana.timeutil import format_us, now_us
@@ -50,12 +49,6 @@ class Checkpoint:
     def from_json(cls, text: str) -> Checkpoint:
         raw = json.loads(text)
         return cls(str(raw["bucket"]), str(raw["key"]), str(raw["etag"]), int(raw["line"]))
-
-
-def iter_lines(body: bytes | Callable[[int], bytes]) -> Iterator[Line]:
-    """Lines of a JSON Lines payload (bytes, or a ``read(n)`` to stream from), gunzipped
-    when it is gzip, in bounded memory; see ``mediana.lines``."""
-    return read_lines(io.BytesIO(body).read if isinstance(body, bytes) else body)
 
 
 def ingest_lines(
