@@ -39,7 +39,7 @@ ROLE_CLAIMS = {
     " finance ": False,
     "finance,admin": False,
     "Finance": False,
-    "[finance admin]": True,  # API Gateway's flattened array claim
+    "[finance admin]": False,  # the function reads the token itself: a list is a JSON list
     "finance": True,
 }
 

@@ -38,3 +38,25 @@ def test_the_dependencies_layer_carries_no_sdk_of_its_own(built: dict[str, Path]
     tops = {p.name.split("-")[0].lower() for p in built["DependenciesLayer"].iterdir()}
     assert "pydantic" in tops
     assert not tops & {"boto3", "botocore", "s3transfer", "urllib3"}
+
+
+VERIFY_TOKENS = r"""
+from joserfc import jwt
+from joserfc.jwk import RSAKey
+from mediana import auth
+key = "k" * 32
+assert auth.verify(auth.mint("acme", ["viewer"], secret=key), auth.TokenRules(secret=key))["tenant_id"] == "acme"
+rsa = RSAKey.generate_key(2048, parameters={"kid": "k1"})  # cryptography's native code
+token = jwt.encode({"alg": "RS256", "kid": "k1"}, {"tenant_id": "acme"}, rsa)
+assert jwt.decode(token, RSAKey.import_key(rsa.as_dict(private=False))).claims["tenant_id"] == "acme"
+print("verified")
+"""
+
+
+def test_the_api_verifies_tokens_with_only_its_own_layers(built: dict[str, Path]) -> None:
+    """joserfc is imported on the first request, not at import: load it the way Lambda would."""
+    api = next(f for f in functions() if f.name == "ApiFunction")
+    run = run_python(VERIFY_TOKENS, import_path(api, built), api.environment)
+    assert run.returncode == 0 and "verified" in run.stdout, run.stderr[-2000:]
+    tops = {p.name.split("-")[0].lower() for p in built["AuthLayer"].iterdir()}
+    assert {"joserfc", "cryptography"} <= tops and not tops & {"boto3", "botocore"}

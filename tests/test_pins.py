@@ -7,6 +7,7 @@ import re
 import tomllib
 from pathlib import Path
 
+import pytest
 from mediana_cli import lambda_env
 from mediana_cli.template import load_template
 
@@ -54,17 +55,26 @@ def test_the_template_names_the_release_those_pins_come_from() -> None:
     assert arns and all(":layer:AWSSDKPandas-Python312-Arm64:" in arn for arn in arns)  # runtime + architecture
 
 
-def test_the_dependencies_layer_is_the_locked_closure_without_the_runtime_sdk() -> None:
+@pytest.mark.parametrize("folder", sorted(lambda_env.PINNED_LAYERS.values()))
+def test_each_pinned_layer_is_the_locked_closure_without_the_runtime_sdk(folder: str) -> None:
     locked = _locked()
-    pins = _pins(ROOT / "layers" / "deps" / "requirements.txt")
+    pins = _pins(ROOT / "layers" / folder / "requirements.txt")
     assert {n: locked[n]["version"] for n in pins} == pins
     assert not set(pins) & RUNTIME_SDK
     wanted = set(pins) | RUNTIME_SDK
     for name in pins:
         for dep in locked[name].get("dependencies", []):
             assert _norm(dep["name"]) in wanted, f"{name} needs {dep['name']}, which no layer or runtime has"
-    tracer = locked["aws-lambda-powertools"]["optional-dependencies"]["tracer"]
-    assert {_norm(d["name"]) for d in tracer} <= wanted  # the Tracer is used
+    if folder == "deps":
+        tracer = locked["aws-lambda-powertools"]["optional-dependencies"]["tracer"]
+        assert {_norm(d["name"]) for d in tracer} <= wanted  # the Tracer is used
+
+
+def test_every_pinned_layer_is_in_the_template_and_built() -> None:
+    resources = load_template()["Resources"]
+    for layer, folder in lambda_env.PINNED_LAYERS.items():
+        assert resources[layer]["Properties"]["ContentUri"] == f"layers/{folder}/"
+        assert f"build-{layer}:" in (ROOT / "layers" / folder / "Makefile").read_text()
 
 
 def test_the_app_pins_are_the_locked_versions() -> None:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from typing import Any
 
-from mediana.auth import mint, verify
+from mediana.auth import TokenRules, local_secret, mint, verify
 from mediana.definitions import REPORTS
 from mediana.schemas import ReportResponse
 from mediana_cli.local import call_api, upload
@@ -241,8 +241,9 @@ def test_read_function_never_imports_pandas() -> None:
 
 
 def test_local_tokens_verify_and_reject_tampering() -> None:
+    rules = TokenRules(secret=local_secret())
     token = mint("acme", ["viewer"])
-    assert verify(token)["tenant_id"] == "acme"
+    assert verify(token, rules)["tenant_id"] == "acme"
     head, body, sig = token.split(".")
     import base64
 
@@ -250,7 +251,7 @@ def test_local_tokens_verify_and_reject_tampering() -> None:
     from mediana.auth import AuthError
 
     try:
-        verify(f"{head}.{forged}.{sig}")
+        verify(f"{head}.{forged}.{sig}", rules)
         raise AssertionError("forged token accepted")
     except AuthError as exc:
         assert exc.status == 401

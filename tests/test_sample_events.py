@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from mediana.auth import mint
 from mediana_cli import handlers
 from mediana_cli.local import upload
 from test_pipeline_moto import _today, lines
@@ -15,6 +16,13 @@ EVENTS = Path(__file__).resolve().parents[1] / "events"
 
 def load(name: str) -> dict[str, Any]:
     return json.loads((EVENTS / name).read_text())
+
+
+def with_token(event: dict[str, Any], tenant: str, role: str) -> dict[str, Any]:
+    """The API events carry a placeholder where the caller's bearer token goes."""
+    assert f"tenant {tenant} with roles [\"{role}\"]" in event["headers"]["authorization"]
+    event["headers"]["authorization"] = f"Bearer {mint(tenant, [role])}"
+    return event
 
 
 def test_the_sample_events_run_through_their_handlers(stack: Any) -> None:
@@ -49,9 +57,9 @@ def test_the_sample_events_run_through_their_handlers(stack: Any) -> None:
     assert store.get_state("acme").cursor == 8  # 5 lines, then 3 of them again from the checkpoint
 
     api = handlers.function("api").handler
-    report = api(load("api-get-report.json"), handlers.FakeContext("api"))
+    report = api(with_token(load("api-get-report.json"), "acme", "viewer"), handlers.FakeContext("api"))
     assert report["statusCode"] == 200 and json.loads(report["body"])["report"] == "calls-per-contact"
-    refresh = api(load("api-post-refresh.json"), handlers.FakeContext("api"))
+    refresh = api(with_token(load("api-post-refresh.json"), "acme", "admin"), handlers.FakeContext("api"))
     assert refresh["statusCode"] == 202, refresh
-    costs = api(load("api-get-costs.json"), handlers.FakeContext("api"))
+    costs = api(with_token(load("api-get-costs.json"), "ops", "finance"), handlers.FakeContext("api"))
     assert costs["statusCode"] == 200 and costs["body"].startswith("month,tenant_id")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import json
 import sys
 import time
 import uuid
@@ -130,21 +129,14 @@ def schedule_event(region: str = "us-east-1") -> dict[str, Any]:
     }
 
 
-def _claim(value: Any) -> Any:
-    if isinstance(value, list):
-        return "[" + " ".join(str(v) for v in value) + "]"
-    return json.dumps(value) if isinstance(value, dict) else value
-
-
 def http_event(
     method: str,
     path: str,
     query: str = "",
     headers: dict[str, str] | None = None,
-    claims: dict[str, Any] | None = None,
     body: str | None = None,
 ) -> dict[str, Any]:
-    """An API Gateway HTTP API (payload 2.0) event, as the JWT authorizer passes it."""
+    """An API Gateway HTTP API (payload 2.0) event (no authorizer: the function verifies the token)."""
     params: dict[str, list[str]] = {}
     for k, v in parse_qsl(query, keep_blank_values=True):
         params.setdefault(k, []).append(v)
@@ -176,11 +168,6 @@ def http_event(
     }
     if params:
         event["queryStringParameters"] = {k: ",".join(v) for k, v in params.items()}
-    if claims is not None:
-        event["requestContext"]["authorizer"] = {
-            # API Gateway hands array claims over as "[a b]" strings
-            "jwt": {"claims": {k: _claim(v) for k, v in claims.items()}, "scopes": None}
-        }
     if body is not None:
         event["body"] = body
     return event

@@ -2,9 +2,9 @@
 each layer the template attaches, the runtime's SDK last, and no site-packages. The packaging
 test loads every handler through it; bench/cold_start.py times the API's import in it.
 
-The dependencies layer is installed afresh from layers/deps/requirements.txt with --no-deps (as
-its sam build does, for this machine's platform), so a package missing from its pinned closure
-is missing here too; the managed pandas layer is pandas, numpy and pyarrow."""
+Each pinned layer (deps, auth) is installed afresh from its layers/*/requirements.txt with
+--no-deps (as its sam build does, for this machine's platform), so a package missing from its
+pinned closure is missing here too; the managed pandas layer is pandas, numpy and pyarrow."""
 
 from __future__ import annotations
 
@@ -78,16 +78,22 @@ def _link_distributions(names: tuple[str, ...], into: Path) -> Path:
     return into
 
 
+PINNED_LAYERS = {"DependenciesLayer": "deps", "AuthLayer": "auth"}  # layers/<dir>/requirements.txt, built --no-deps
+
+
 def build_layers(base: Path) -> dict[str, Path]:
-    """Stand-ins for the dependencies layer, the managed pandas layer and the runtime's SDK."""
-    deps = base / "deps-layer"
+    """Stand-ins for each pinned layer, the managed pandas layer and the runtime's SDK."""
     uv = ROOT / ".venv-uv" / "bin" / "uv"  # `make` installs it; uv.lock pins the same versions, so
     if not uv.exists():  # the wheels come from uv's cache (tests/test_pins.py keeps them equal)
         raise RuntimeError(f"{uv} is missing: run `make test` (it installs uv) instead of pytest alone")
-    cmd = [str(uv), "pip", "install", "--quiet", "--no-deps", "--python", sys.executable, "--target", str(deps)]
-    subprocess.run([*cmd, "-r", str(ROOT / "layers" / "deps" / "requirements.txt")], check=True, timeout=600)
+    built: dict[str, Path] = {}
+    for layer, folder in PINNED_LAYERS.items():
+        target = base / f"{folder}-layer"
+        cmd = [str(uv), "pip", "install", "--quiet", "--no-deps", "--python", sys.executable, "--target", str(target)]
+        subprocess.run([*cmd, "-r", str(ROOT / "layers" / folder / "requirements.txt")], check=True, timeout=600)
+        built[layer] = target
     return {
-        "DependenciesLayer": deps,
+        **built,
         "runtime": _link_distributions(RUNTIME_SDK, base / "runtime"),
         "pandas": _link_distributions(MANAGED_PANDAS, base / "pandas-layer"),
     }

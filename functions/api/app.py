@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from mediana.auth import ROLES, AuthError, Principal, principal_from_claims
+from mediana.auth import ROLES, AuthError, Principal, authenticate
 from mediana.costs import MONTH, month_rows, to_csv
 from mediana.meter import METER, metered
 from mediana.readapi import ApiError, bad_param, catalogue, dimensions, get_report, not_modified, only_params
@@ -52,12 +52,10 @@ READER_ROLES = ("viewer", "admin")
 
 
 def _principal(*roles: str, params: tuple[str, ...] | None = (), bill_tenant: bool = True) -> Principal:
-    """The caller, from the authorizer's verified claims, holding one of ``roles``; a
-    query parameter outside ``params`` is a 400. Its tenant is billed for the request
+    """The caller, from its verified bearer token, holding one of ``roles``; a query
+    parameter outside ``params`` is a 400. Its tenant is billed for the request
     (finance's reads of every tenant are the shared row's)."""
-    ctx = app.current_event.request_context
-    claims = ctx.authorizer.jwt_claim if ctx.authorizer else None
-    principal = principal_from_claims(claims)
+    principal = authenticate(app.current_event.headers.get("authorization"))
     principal.require(*roles)
     if params is not None:
         only_params(app.current_event.query_string_parameters, *params)
@@ -88,7 +86,10 @@ def _api_error(exc: ApiError) -> Response:
 
 @app.exception_handler(AuthError)
 def _auth_error(exc: AuthError) -> Response:
-    return _json(exc.status, {"error": {"code": exc.code, "message": str(exc)}})
+    headers = {"Cache-Control": "no-store"}
+    if exc.status == 401:  # RFC 6750 3
+        headers["WWW-Authenticate"] = f'Bearer error="invalid_token", error_description="{exc}"'
+    return _json(exc.status, {"error": {"code": exc.code, "message": str(exc)}}, headers)
 
 
 @app.exception_handler(RequestValidationError)
