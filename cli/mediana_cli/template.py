@@ -3,6 +3,7 @@ from the definitions in template.yaml: the template stays the one source of trut
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -100,7 +101,19 @@ def create_resources(endpoint: str, region: str, prefix: str = "mediana-local") 
         url = sqs.create_queue(QueueName=name, Attributes=attrs)["QueueUrl"]
         arns[lid] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         local[lid] = url
+    iam = session.client("iam", endpoint_url=endpoint)
+    for lid, res in resources.items():  # roles the functions assume (moto's STS takes any ARN; made real anyway)
+        if res["Type"] == "AWS::IAM::Role":
+            statement = {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}
+            trust = json.dumps({"Version": "2012-10-17", "Statement": [statement]})
+            local[lid] = iam.create_role(RoleName=f"{prefix}-{lid}", AssumeRolePolicyDocument=trust)["Role"]["Arn"]
     env: dict[str, str] = {}
+    for res in resources.values():  # a function's variable naming a role's ARN (TENANT_ROLE_ARN)
+        if res["Type"] == "AWS::Serverless::Function":
+            for var, value in res["Properties"].get("Environment", {}).get("Variables", {}).items():
+                target = value.get("Fn::GetAtt", [None])[0] if isinstance(value, dict) else None
+                if target in local and resources[target]["Type"] == "AWS::IAM::Role":
+                    env[var] = local[target]
     bucket_subs = {
         str(r["Properties"]["BucketName"].get("Fn::Sub")): lid
         for lid, r in resources.items()

@@ -29,7 +29,9 @@ from mediana.schemas import (
     RefreshStatus,
     ReportResponse,
 )
+from mediana.store import Store
 from mediana.store import default_store as store
+from mediana.tenancy import default_tenant_stores
 
 METER.capture_stdout()  # before the Logger: its lines are metered
 logger = Logger()
@@ -63,6 +65,11 @@ def _principal(*roles: str, params: tuple[str, ...] | None = (), bill_tenant: bo
     if bill_tenant:
         METER.set_tenant(principal.tenant_id)
     return principal
+
+
+def tenant_store(principal: Principal) -> Store:
+    """The caller's tenant's Store: DynamoDB access scoped by IAM to its partitions."""
+    return default_tenant_stores(store()).for_tenant(principal.tenant_id)
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> Response:
@@ -139,7 +146,7 @@ def read_report(
 ):  # noqa: ANN201 - Powertools derives the schema from `responses`
     principal = _principal(*READER_ROLES, params=None)  # parse_query names any unknown parameter
     query = app.current_event.resolved_query_string_parameters or {}
-    body = get_report(store(), principal.tenant_id, report_id, query)
+    body = get_report(tenant_store(principal), principal.tenant_id, report_id, query)
     metrics.add_metric("ReportServed", MetricUnit.Count, 1)
     metrics.add_metric("PresetHit", MetricUnit.Count, 1 if body["source"] == "preset" else 0)
     return _cached(body)
@@ -180,27 +187,27 @@ def _idempotent_refresh() -> tuple[Any, Any]:
     layer = DynamoDBPersistenceLayer(table_name=store().cfg.idempotency_table, boto3_client=store().ddb)
 
     @idempotent_function(data_keyword_argument="request", persistence_store=layer, config=config)
-    def run(request: dict[str, Any]) -> dict[str, Any]:
-        return _refresh_now(request["tenant_id"], request.get("by"))
+    def run(request: dict[str, Any], principal: Principal) -> dict[str, Any]:
+        return _refresh_now(principal)  # the key is (tenant_id, key): the principal is that tenant
 
     return run, config
 
 
-def _refresh_now(tenant_id: str, by: str | None) -> dict[str, Any]:
-    answer = request_refresh(store(), tenant_id, int(time.time()), by)
+def _refresh_now(principal: Principal) -> dict[str, Any]:
+    answer = request_refresh(tenant_store(principal), principal.tenant_id, int(time.time()), principal.subject)
     if answer.status == 429:
         raise _CoolingDown(answer)
     return answer.body
 
 
-def _refresh_once(tenant_id: str, key: str, by: str | None) -> dict[str, Any]:
+def _refresh_once(principal: Principal, key: str) -> dict[str, Any]:
     """The answer remembered under (tenant, Idempotency-Key) for a day."""
     from aws_lambda_powertools.utilities.idempotency.exceptions import IdempotencyAlreadyInProgressError
 
     run, config = _idempotent_refresh()
     config.register_lambda_context(app.lambda_context)
     try:
-        return run(request={"tenant_id": tenant_id, "key": key, "by": by})
+        return run(request={"tenant_id": principal.tenant_id, "key": key}, principal=principal)
     except IdempotencyAlreadyInProgressError as busy:
         raise _InProgress() from busy
 
@@ -233,9 +240,9 @@ def post_refresh():  # noqa: ANN201 - Powertools derives the schema from `respon
     _tracer()
     try:
         if key:
-            body = _refresh_once(principal.tenant_id, key, principal.subject)
+            body = _refresh_once(principal, key)
         else:
-            body = _refresh_now(principal.tenant_id, principal.subject)
+            body = _refresh_now(principal)
     except _CoolingDown as cooling:
         retry = str(cooling.answer.retry_after_s or 1)
         return _json(429, cooling.answer.body, {"Retry-After": retry, "Cache-Control": "no-store"})
@@ -261,7 +268,7 @@ def post_refresh():  # noqa: ANN201 - Powertools derives the schema from `respon
 )
 def get_refresh(refresh_id: Annotated[str, Path(description="from POST /v1/refresh")]):  # noqa: ANN201
     principal = _principal(*READER_ROLES)
-    record = store().get_refresh(principal.tenant_id, refresh_id) if len(refresh_id) <= 100 else None
+    record = tenant_store(principal).get_refresh(principal.tenant_id, refresh_id) if len(refresh_id) <= 100 else None
     if record is None:  # another tenant's id is simply not in this tenant's partition
         raise ApiError(404, "not_found", f"no refresh {refresh_id!r} for this tenant")
     return _refresh_response(public(record, int(time.time())), 200)
@@ -310,7 +317,7 @@ def get_costs(
 )
 def get_dimensions():  # noqa: ANN201 - Powertools derives the schema from `responses`
     principal = _principal(*READER_ROLES)
-    return _cached(dimensions(store(), principal.tenant_id))
+    return _cached(dimensions(tenant_store(principal), principal.tenant_id))
 
 
 @app.get("/v1/openapi.json", summary="This API's OpenAPI document", include_in_schema=False)

@@ -5,6 +5,7 @@ plain Python and the endpoint (a moto server locally) is set in one place."""
 from __future__ import annotations
 
 import contextvars
+import copy
 import json
 import time
 import uuid
@@ -174,10 +175,18 @@ class Store:
 
     # ---- tenant control -------------------------------------------------
     def get_state(self, tenant: str) -> TenantState | None:
-        try:
-            return TenantState.get(keys.tenant_pk(tenant), keys.STATE_SK, consistent_read=True)
-        except TenantState.DoesNotExist:
-            return None
+        out = self.ddb.get_item(
+            TableName=self.cfg.state_table, Key=self._key(keys.tenant_pk(tenant), keys.STATE_SK), ConsistentRead=True
+        )
+        return TenantState.from_raw_data(out["Item"]) if "Item" in out else None
+
+    def scoped(self, ddb: Any) -> Store:
+        """This Store with another DynamoDB client (a tenant's scoped credentials, see
+        ``mediana.tenancy``): every method that reads or writes a tenant's partitions
+        for the API goes through ``self.ddb``, never through PynamoDB's shared connections."""
+        view = copy.copy(self)
+        view.ddb = ddb
+        return view
 
     def list_states(self) -> list[TenantState]:
         return [s for s in TenantState.scan(TenantState.sk == keys.STATE_SK)]
@@ -433,33 +442,41 @@ class Store:
         """{base: (document, part count)} for the documents that exist."""
         wanted = list(dict.fromkeys(bases))
         first: dict[str, DocPart] = {}
-        for part in DocPart.batch_get([(pk, keys.part_sk(b, 0)) for b in wanted], consistent_read=consistent):
+        for raw in self._batch_get([self._key(pk, keys.part_sk(b, 0)) for b in wanted], consistent):
+            part = DocPart.from_raw_data(raw)
             first[keys.base_of(part.sk)] = part
-        more = [(pk, keys.part_sk(b, i)) for b, p in first.items() for i in range(1, int(p.n))]
+        more = [self._key(pk, keys.part_sk(b, i)) for b, p in first.items() for i in range(1, int(p.n))]
         rest: dict[str, bytes] = {}
-        if more:
-            for part in DocPart.batch_get(more, consistent_read=consistent):
-                rest[part.sk] = part.v
+        for raw in self._batch_get(more, consistent):
+            part = DocPart.from_raw_data(raw)
+            rest[part.sk] = part.v
         out = {}
         for base, part in first.items():
             chunks = [part.v] + [rest[keys.part_sk(base, i)] for i in range(1, int(part.n))]
             out[base] = (blobs.decode(chunks), int(part.n))
         return out
 
+    def _batch_get(self, wanted: list[dict[str, Any]], consistent: bool = False) -> list[dict[str, Any]]:
+        """Raw items of ``wanted`` keys that exist: BatchGetItems of at most 100 keys, retrying
+        what DynamoDB leaves unprocessed."""
+        items: list[dict[str, Any]] = []
+        for start in range(0, len(wanted), 100):
+            table = {"Keys": wanted[start : start + 100], "ConsistentRead": consistent}
+            pending: dict[str, Any] = {self.cfg.state_table: table}
+            while pending:
+                out = self.ddb.batch_get_item(RequestItems=pending)
+                items.extend(out["Responses"].get(self.cfg.state_table, []))
+                pending = out.get("UnprocessedKeys") or {}
+        return items
+
     def get_state_and_docs(
         self, tenant: str, wanted: Iterable[tuple[str, str]]
     ) -> tuple[TenantState | None, dict[tuple[str, str], Any]]:
         """The tenant state and some (pk, base) documents in one BatchGetItem (the read
         path's single round trip for a preset); extra parts of a large document follow."""
-        wanted = list(wanted)
-        request = [{"pk": {"S": keys.tenant_pk(tenant)}, "sk": {"S": keys.STATE_SK}}]
-        request += [{"pk": {"S": pk}, "sk": {"S": keys.part_sk(b, 0)}} for pk, b in wanted]
-        items: list[dict[str, Any]] = []
-        pending: dict[str, Any] = {self.cfg.state_table: {"Keys": request}}
-        while pending:
-            out = self.ddb.batch_get_item(RequestItems=pending)
-            items.extend(out["Responses"].get(self.cfg.state_table, []))
-            pending = out.get("UnprocessedKeys") or {}
+        request = [self._key(keys.tenant_pk(tenant), keys.STATE_SK)]
+        request += [self._key(pk, keys.part_sk(b, 0)) for pk, b in wanted]
+        items = self._batch_get(request)
         state = None
         first: dict[tuple[str, str], DocPart] = {}
         for raw in items:
@@ -497,8 +514,16 @@ class Store:
     def query_docs(self, pk: str, low: str, high: str, consistent: bool = False) -> dict[str, Any]:
         """Documents whose base lies in [low, high] (sort-key order)."""
         grouped: dict[str, list[DocPart]] = {}
-        for part in DocPart.query(pk, DocPart.sk.between(low, high + "\x7f"), consistent_read=consistent):
-            grouped.setdefault(keys.base_of(part.sk), []).append(part)
+        pages = self.ddb.get_paginator("query").paginate(
+            TableName=self.cfg.state_table,
+            KeyConditionExpression="pk = :pk AND sk BETWEEN :low AND :high",
+            ExpressionAttributeValues={":pk": {"S": pk}, ":low": {"S": low}, ":high": {"S": high + "\x7f"}},
+            ConsistentRead=consistent,
+        )
+        for page in pages:
+            for raw in page["Items"]:
+                part = DocPart.from_raw_data(raw)
+                grouped.setdefault(keys.base_of(part.sk), []).append(part)
         out = {}
         for base, parts in grouped.items():
             n = int(parts[0].n)
