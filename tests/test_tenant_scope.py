@@ -20,7 +20,7 @@ import botocore.client
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mediana import keys
+from mediana import keys, tenancy
 from mediana.auth import mint
 from mediana.tenancy import TAG, default_tenant_stores
 from mediana_cli.local import call_api, upload
@@ -92,6 +92,8 @@ class Recorder:
 def recorder(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
     rec = Recorder()
     original = botocore.client.BaseClient._make_api_call
+    # an empty credentials cache, as in a new container: every key in use is one this test saw assumed
+    monkeypatch.setattr(tenancy, "_DEFAULT", None)
 
     def recording(client: Any, operation: str, params: dict[str, Any]) -> Any:
         result = original(client, operation, params)
@@ -212,7 +214,6 @@ def test_credentials_are_cached_renewed_before_expiry_and_bounded(
 ) -> None:
     import time
 
-    from mediana import tenancy
 
     offset = [0.0]
     stores = tenancy.TenantStores(stack.store, os.environ["TENANT_ROLE_ARN"], clock=lambda: time.time() + offset[0])

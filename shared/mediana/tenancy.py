@@ -95,8 +95,10 @@ _DEFAULT: TenantStores | None = None
 
 
 def default_tenant_stores(base: Store) -> TenantStores:
-    """The container's TenantStores over its Store (role from ``TENANT_ROLE_ARN``)."""
+    """The container's TenantStores over its Store (role from ``TENANT_ROLE_ARN``); made anew
+    if either changed (a test's stack, a local restart), never on a warm Lambda."""
     global _DEFAULT
-    if _DEFAULT is None or _DEFAULT.base is not base:
-        _DEFAULT = TenantStores(base, os.environ.get("TENANT_ROLE_ARN") or None)
+    role = os.environ.get("TENANT_ROLE_ARN") or None
+    if _DEFAULT is None or _DEFAULT.base is not base or _DEFAULT.role_arn != role:
+        _DEFAULT = TenantStores(base, role)
     return _DEFAULT
