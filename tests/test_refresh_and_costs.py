@@ -245,3 +245,19 @@ def test_a_refresh_whose_attempt_died_with_its_lambda_is_failed_not_running_fore
     assert stack.store.get_refresh("acme", first["refresh_id"])["status"] == "failed"
     stack.pump.drain()
     assert stack.store.get_refresh("acme", again["refresh_id"])["status"] == "succeeded"
+
+
+def test_a_tenant_that_exists_only_in_a_token_gets_no_cost_row(stack: Any) -> None:
+    """Reads by a token whose tenant never sent data nor asked a refresh are the platform's:
+    booked to the shared row, like the catalogue any tenant reads."""
+    METER.counts.clear()
+    _loaded(stack, "acme")
+    for path in ("/v1/reports", "/v1/reports/response-time", "/v1/dimensions", "/v1/refresh/r-none"):
+        assert api("GET", path, "ghost", ["viewer"])[0] in (200, 404), path
+    api("GET", "/v1/reports/response-time", "acme", ["viewer"])
+    METER.flush(stack.store)
+    items = stack.store.month_costs(_today()[:7])
+    tenants = {i["tenant_id"] for i in items}
+    assert "ghost" not in tenants and {"acme", SHARED} <= tenants
+    shared = sum(i.get("api_requests", 0) for i in items if i["tenant_id"] == SHARED)
+    assert shared >= 4  # ghost's four reads are counted, on the shared row

@@ -52,7 +52,7 @@ def test_dimensions_list_what_each_filter_takes(stack: Any) -> None:
     assert status == 200
     assert {d["value"] for d in dims["channel"]} >= {"whatsapp", "messenger"}
     assert {d["value"] for d in dims["outcome"]} >= {"answered", "no_answer"}
-    assert dims["owner"][-1] == {"value": "none", "label": "(unassigned)"}
+    assert dims["owner"][-1] == {"value": "none", "label": "(unassigned)"}  # after the users, who carry "active"
     assert dims["group"][-1] == {"value": "none", "label": "(no group)"}
     origins = get("/v1/reports/origins?range=last_365_days", "acme")[2]["values"]["rows"]
     assert [d["value"] for d in dims["origin"]] == [row["origin"] for row in origins] and origins
@@ -61,3 +61,29 @@ def test_dimensions_list_what_each_filter_takes(stack: Any) -> None:
         for value in values:
             assert get(f"/v1/reports/{report.id}?{dimension}={quote(value['value'])}", "acme")[0] == 200, value
     assert get("/v1/dimensions", "globex")[2]["origin"] == []  # another tenant sees none of acme's
+
+
+def test_pickers_and_reports_carry_names_beside_ids(stack: Any) -> None:
+    """Owners come with their active flag; a report filtered by group or owner names each id
+    it was filtered by, from the directory, in the same read (no extra request)."""
+    directory = [
+        {"kind": "user", "id": "u-ana", "name": "Ana", "updated_at": "2026-01-01T00:00:00Z"},
+        {"kind": "user", "id": "u-old", "name": "Olga", "active": False, "updated_at": "2026-01-01T00:00:00Z"},
+        {"kind": "group", "id": "g-sales", "name": "Sales", "updated_at": "2026-01-01T00:00:00Z"},
+    ]
+    extra = "\n".join(json.dumps({"tenant_id": "acme", **rec}) for rec in directory).encode()
+    upload(stack.store, "acme", "a.jsonl", lines("acme", _today(), "30") + b"\n" + extra)
+    stack.pump.drain()
+    owners = {d["value"]: d for d in get("/v1/dimensions", "acme")[2]["owner"]}
+    assert owners["u-ana"] == {"value": "u-ana", "label": "Ana", "active": True}
+    assert owners["u-old"] == {"value": "u-old", "label": "Olga", "active": False}
+    status, _, body = get("/v1/reports/new-conversations?group=g-sales,none&owner=u-ana,u-ghost", "acme")
+    assert status == 200, body
+    assert body["filter_labels"] == {
+        "group": {"g-sales": "Sales", "none": "(no group)"},
+        "owner": {"u-ana": "Ana", "u-ghost": "u-ghost"},  # no such user: its id
+    }
+    plain = get("/v1/reports/new-conversations", "acme")[2]
+    assert plain["filter_labels"] == {} and plain["values"]["count"] == body["values"]["count"] == 1
+    other = get("/v1/reports/new-conversations?owner=u-ana", "globex")[2]
+    assert other["filter_labels"] == {"owner": {"u-ana": "u-ana"}}  # globex's directory: none of acme's names

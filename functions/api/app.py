@@ -44,6 +44,7 @@ cors = CORSConfig(
 )
 app = APIGatewayHttpResolver(enable_validation=True, cors=cors)
 CACHE_SECONDS = 60
+GZIP_MIN_BYTES = 1024  # below this gzip saves less than its header and the CPU cost
 
 
 def _body(description: str, model: Any) -> dict[str, Any]:
@@ -80,10 +81,15 @@ def _cached(body: Any) -> Response:
     """ETag from the body; 304 when the client already holds it."""
     text = json.dumps(body, sort_keys=True, separators=(",", ":"))
     etag = '"' + hashlib.sha256(text.encode()).hexdigest()[:32] + '"'
-    headers = {"ETag": etag, "Cache-Control": f"private, max-age={CACHE_SECONDS}", "Vary": "Authorization"}
+    headers = {
+        "ETag": etag,
+        "Cache-Control": f"private, max-age={CACHE_SECONDS}",
+        "Vary": "Authorization, Accept-Encoding",
+    }
     if not_modified(app.current_event.headers.get("if-none-match"), etag):
         return Response(status_code=304, content_type="application/json", body="", headers=headers)
-    return Response(status_code=200, content_type="application/json", body=text, headers=headers)
+    compress = len(text) >= GZIP_MIN_BYTES  # gzip only when the client accepts it (Powertools checks)
+    return Response(status_code=200, content_type="application/json", body=text, headers=headers, compress=compress)
 
 
 @app.exception_handler(ApiError)
@@ -113,23 +119,23 @@ def _not_found(exc: Exception) -> Response:
 
 @app.get(
     "/v1/reports",
+    operation_id="listReports",
     summary="The report catalogue",
-    responses={200: _body("Catalogue", Catalogue), 401: _body("ErrorResponse", ErrorResponse)},
+    responses={200: _body("Catalogue", Catalogue), 304: {"description": "Not modified (If-None-Match)"}},
 )
 def list_reports():  # noqa: ANN201 - Powertools derives the schema from `responses`
-    _principal(*ROLES)  # definitions, no tenant data: any role (finance's viewer builds its menu from it)
+    # definitions, no tenant data: any role (finance's viewer builds its menu from it), the shared row's cost
+    _principal(*ROLES, bill_tenant=False)
     return _cached(catalogue())
 
 
 @app.get(
     "/v1/reports/<report_id>",
+    operation_id="getReport",
     summary="One report for a range, with filters and previous-period comparison",
     responses={
         200: _body("ReportResponse", ReportResponse),
         304: {"description": "Not modified (If-None-Match)"},
-        400: _body("ErrorResponse", ErrorResponse),
-        401: _body("ErrorResponse", ErrorResponse),
-        404: _body("ErrorResponse", ErrorResponse),
     },
 )
 def read_report(
@@ -219,6 +225,7 @@ def _refresh_response(body: dict[str, Any], status: int = 202) -> Response:
 
 @app.post(
     "/v1/refresh",
+    operation_id="requestRefresh",
     summary="Refresh this tenant's reports now (role admin)",
     description="202 with the refresh; a refresh already queued or running is returned instead of a new one. "
     "Within the cool-down after the last completed refresh: 429 with Retry-After. "
@@ -226,10 +233,6 @@ def _refresh_response(body: dict[str, Any], status: int = 202) -> Response:
     "first request with that key is still being answered gets 409 with Retry-After.",
     responses={
         202: _body("RefreshStatus", RefreshStatus),
-        401: _body("ErrorResponse", ErrorResponse),
-        403: _body("ErrorResponse", ErrorResponse),
-        409: _body("ErrorResponse", ErrorResponse),
-        429: _body("ErrorResponse", ErrorResponse),
     },
 )
 def post_refresh():  # noqa: ANN201 - Powertools derives the schema from `responses`
@@ -259,32 +262,31 @@ def post_refresh():  # noqa: ANN201 - Powertools derives the schema from `respon
 
 @app.get(
     "/v1/refresh/<refresh_id>",
+    operation_id="getRefresh",
     summary="A refresh's status and timings",
     responses={
         200: _body("RefreshStatus", RefreshStatus),
-        401: _body("ErrorResponse", ErrorResponse),
-        404: _body("ErrorResponse", ErrorResponse),
     },
 )
 def get_refresh(refresh_id: Annotated[str, Path(description="from POST /v1/refresh")]):  # noqa: ANN201
     principal = _principal(*READER_ROLES)
     record = tenant_store(principal).get_refresh(principal.tenant_id, refresh_id) if len(refresh_id) <= 100 else None
     if record is None:  # another tenant's id is simply not in this tenant's partition
+        if tenant_store(principal).get_state(principal.tenant_id) is None:  # no such tenant: no row invented
+            METER.rebook(principal.tenant_id)
         raise ApiError(404, "not_found", f"no refresh {refresh_id!r} for this tenant")
     return _refresh_response(public(record, int(time.time())), 200)
 
 
 @app.get(
     "/v1/costs",
+    operation_id="getCosts",
     summary="Per-tenant AWS cost of a month (role finance), JSON or CSV",
     responses={
         200: {
             "description": "CostReport",
             "content": {"application/json": {"model": CostReport}, "text/csv": {"schema": {"type": "string"}}},
         },
-        400: _body("ErrorResponse", ErrorResponse),
-        401: _body("ErrorResponse", ErrorResponse),
-        403: _body("ErrorResponse", ErrorResponse),
     },
 )
 def get_costs(
@@ -306,14 +308,25 @@ def get_costs(
             "Content-Disposition": f'attachment; filename="mediana-costs-{month}.csv"',
             "Cache-Control": "no-store",
         }
-        return Response(status_code=200, content_type="text/csv", body=to_csv(report), headers=headers)
-    return _json(200, report, {"Cache-Control": "no-store"})
+        csv = to_csv(report)
+        return Response(
+            status_code=200, content_type="text/csv", body=csv, headers=headers, compress=len(csv) >= GZIP_MIN_BYTES
+        )
+    text = json.dumps(report)
+    return Response(
+        status_code=200,
+        content_type="application/json",
+        body=text,
+        headers={"Cache-Control": "no-store", "Vary": "Accept-Encoding"},
+        compress=len(text) >= GZIP_MIN_BYTES,
+    )
 
 
 @app.get(
     "/v1/dimensions",
+    operation_id="getDimensions",
     summary="The values each report filter takes (for pickers)",
-    responses={200: _body("Dimensions", Dimensions), 401: _body("ErrorResponse", ErrorResponse)},
+    responses={200: _body("Dimensions", Dimensions), 304: {"description": "Not modified (If-None-Match)"}},
 )
 def get_dimensions():  # noqa: ANN201 - Powertools derives the schema from `responses`
     principal = _principal(*READER_ROLES)
@@ -322,24 +335,35 @@ def get_dimensions():  # noqa: ANN201 - Powertools derives the schema from `resp
 
 @app.get("/v1/openapi.json", summary="This API's OpenAPI document", include_in_schema=False)
 def openapi():  # noqa: ANN201
-    return Response(status_code=200, content_type="application/json", body=openapi_document())
+    headers = {"Cache-Control": "public, max-age=300"}
+    body = openapi_document(app.current_event.request_context.stage)
+    return Response(status_code=200, content_type="application/json", body=body, headers=headers, compress=True)
 
 
 OPENAPI = {"title": "mediana reports API", "version": "1.0.0"}
+# statuses an operation answers beyond mediana.openapi.COMMON_ERRORS
+EXTRA_ERRORS = {"getReport": (404,), "getRefresh": (404,), "requestRefresh": (409, 429)}
 
 
-def openapi_document() -> str:
-    return app.get_openapi_json_schema(**OPENAPI)
+@functools.cache
+def openapi_document(stage: str | None = None) -> str:
+    """Generated from the routes, completed by mediana.openapi; once per stage per container."""
+    from mediana.openapi import finish
+
+    generated = json.loads(app.get_openapi_json_schema(**OPENAPI))
+    errors = ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}")
+    return json.dumps(finish(generated, stage, EXTRA_ERRORS, errors), indent=2)
 
 
 @app.get("/v1/docs", include_in_schema=False)
 def swagger_ui():  # noqa: ANN201
     headers = {"Cache-Control": "public, max-age=300"}
-    return Response(status_code=200, content_type="text/html", body=_swagger_page(), headers=headers, compress=True)
+    page = _swagger_page(app.current_event.request_context.stage)
+    return Response(status_code=200, content_type="text/html", body=page, headers=headers, compress=True)
 
 
 @functools.cache
-def _swagger_page() -> str:
+def _swagger_page(stage: str | None) -> str:
     """Swagger UI for frontend developers: Powertools' own copy inlined (no CDN), built once
     per container on first use rather than by enable_swagger at import (every cold start)."""
     from pathlib import Path as FilePath
@@ -349,7 +373,7 @@ def _swagger_page() -> str:
 
     ui = FilePath(event_handler.__file__).parent / "openapi" / "swagger_ui"
     js, css = (ui / "swagger-ui-bundle.min.js").read_text(), (ui / "swagger-ui.min.css").read_text()
-    return generate_swagger_html(openapi_document().replace("</", "<\\/"), js, css, "", None)
+    return generate_swagger_html(openapi_document(stage).replace("</", "<\\/"), js, css, "", None)
 
 
 @app.get("/", include_in_schema=False)

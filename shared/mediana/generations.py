@@ -39,6 +39,7 @@ class ReadView:
     data_through: str | None
     computed_at: str | None
     rebuilding: bool = False
+    exists: bool = True  # False: no state item (no data ever arrived, no refresh was asked)
 
 
 def building_gen(state: _State | None) -> int:
@@ -47,7 +48,7 @@ def building_gen(state: _State | None) -> int:
 
 def read_view(state: _State | None) -> ReadView:
     if state is None:
-        return ReadView(0, "UTC", None, None)
+        return ReadView(0, "UTC", None, None, exists=False)
     if state.live:
         live = json.loads(state.live)
         return ReadView(live["gen"], live["tz"], live["data_through"], live["computed_at"], rebuilding=True)

@@ -111,6 +111,18 @@ class Meter:
         """The rest of this invocation serves ``tenant`` (the API, once the token is verified)."""
         _tenant.set(tenant)
 
+    def rebook(self, tenant: str) -> None:
+        """``tenant`` turned out not to exist (a token's tenant that never sent data): what is
+        counted for it so far, the read that found out included, and the rest of this
+        invocation go to the shared row, so the ledger invents no row for it."""
+        with self._lock:
+            row = self.counts.pop(tenant, None)
+            if row:
+                shared = self.counts.setdefault(SHARED, {})
+                for field, quantity in row.items():
+                    shared[field] = shared.get(field, 0.0) + quantity
+        _tenant.set(SHARED)
+
     @contextmanager
     def invocation(self, memory_mb: float) -> Iterator[None]:
         """One Lambda invocation: GB-seconds, the request and platform log lines, split by tenant."""

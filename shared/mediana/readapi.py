@@ -14,6 +14,7 @@ from typing import Any
 from mediana import keys
 from mediana.definitions import FILTERS, REPORTS
 from mediana.generations import ReadView, read_view
+from mediana.meter import METER
 from mediana.ranges import PRESETS, DateRange, RangeError, resolve_range
 from mediana.records import CALL_OUTCOMES, CHANNELS
 from mediana.reports import Roster, build_report
@@ -111,7 +112,8 @@ def get_report(store: Store, tenant: str, report_id: str, query: Mapping[str, li
     custom = ranges["from"] is not None
     preset = None if custom else (ranges["range"] or report.default_range)
 
-    view, docs = _read_state_and_docs(store, tenant, preset, report.sections, report.needs_directory)
+    named = [name for name in LABELLED if filters.get(name)]  # ids the SPA shows: their names too
+    view, docs = _read_state_and_docs(store, tenant, preset, report.sections, report.needs_directory or bool(named))
     tz = view.tz
     span = resolve_range(local_today(tz), ranges["range"], ranges["from"], ranges["to"], report.default_range)
 
@@ -123,8 +125,8 @@ def get_report(store: Store, tenant: str, report_id: str, query: Mapping[str, li
     else:
         summaries = summaries_from_days(store, tenant, view.gen, report.sections, span)
         source = "days"
-    roster = Roster.from_directory(docs.get((keys.tenant_pk(tenant), keys.directory_base(view.gen))))
-    body = build_report(report_id, summaries, filters, roster)
+    directory = docs.get((keys.tenant_pk(tenant), keys.directory_base(view.gen)))
+    body = build_report(report_id, summaries, filters, Roster.from_directory(directory))
     return {
         "report": report_id,
         "title": {"es": report.title_es, "en": report.title_en},
@@ -137,6 +139,7 @@ def get_report(store: Store, tenant: str, report_id: str, query: Mapping[str, li
         },
         "previous_range": {"from": span.previous.start.isoformat(), "to": span.previous.end.isoformat()},
         "filters": filters,
+        "filter_labels": {name: labels(directory, name, filters[name]) for name in named},
         **body,
         "data_through": view.data_through,
         "computed_at": view.computed_at,
@@ -162,6 +165,8 @@ def _read_state_and_docs(
     guess = _GEN_SEEN.get(tenant, 0)
     state, docs = store.get_state_and_docs(tenant, wanted(guess))
     view = read_view(state)
+    if not view.exists:  # a token's tenant that never sent data nor asked a refresh: no ledger row of its own
+        METER.rebook(tenant)
     if view.gen != guess:
         _GEN_SEEN[tenant] = view.gen
         pairs = wanted(view.gen)
@@ -179,7 +184,26 @@ def _fresh(doc: Mapping[str, Any], span: DateRange) -> bool:
 __all__ = ["ApiError", "catalogue", "get_report", "parse_query", "SECTIONS"]
 
 
-def dimensions(store: Store, tenant: str) -> dict[str, list[dict[str, str]]]:
+LABELLED = ("group", "owner")  # filters whose values are directory ids
+NO_VALUE = {"group": "(no group)", "owner": "(unassigned)"}
+
+
+def labels(directory: Mapping[str, Any] | None, name: str, values: Iterable[str]) -> dict[str, str]:
+    """A name for each id of a group or owner filter: the directory's, '(no group)' or
+    '(unassigned)' for none, the id itself when the directory has no name for it."""
+    entries = (directory or {}).get("groups" if name == "group" else "users") or {}
+    out = {}
+    for value in values:
+        entry = entries.get(value)
+        if value in ("none", "unassigned"):
+            out[value] = NO_VALUE[name]
+        else:
+            known = entry.get("name") if entry and not entry.get("erased") else None
+            out[value] = str(known) if known else value
+    return out
+
+
+def dimensions(store: Store, tenant: str) -> dict[str, list[dict[str, Any]]]:
     """The values each filter takes, for pickers: the contract's enumerations, the tenant's
     users, groups and call types from its directory, and the origins its last 365 days saw
     (the origins report: one preset read)."""
@@ -189,14 +213,16 @@ def dimensions(store: Store, tenant: str) -> dict[str, list[dict[str, str]]]:
     groups = {gid: g for gid, g in (directory.get("groups") or {}).items() if g and not g.get("erased")}
     origins = get_report(store, tenant, "origins", {"range": ["last_365_days"]})["values"]["rows"]
 
-    def listed(pairs: Iterable[tuple[str, str | None]]) -> list[dict[str, str]]:
+    def listed(pairs: Iterable[tuple[str, str | None]]) -> list[dict[str, Any]]:
         return [{"value": value, "label": label or value} for value, label in pairs]
 
+    active = set(roster.active)
+    owners = [{**entry, "active": entry["value"] in active} for entry in listed(sorted(roster.names.items()))]
     return {
         "origin": listed((row["origin"], None) for row in origins),
-        "group": listed([*sorted((gid, g.get("name")) for gid, g in groups.items()), ("none", "(no group)")]),
+        "group": listed([*sorted((gid, g.get("name")) for gid, g in groups.items()), ("none", NO_VALUE["group"])]),
         "channel": listed((c, None) for c in CHANNELS),
-        "owner": listed([*sorted(roster.names.items()), ("none", "(unassigned)")]),
+        "owner": [*owners, *listed([("none", NO_VALUE["owner"])])],
         "call_type": listed((t, None) for t in roster.call_types),
         "outcome": listed((o, None) for o in CALL_OUTCOMES),
     }

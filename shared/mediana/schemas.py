@@ -248,6 +248,7 @@ class CostReport(_Open):
 class DimensionValue(_Open):
     value: str = Field(description="what the filter parameter takes")
     label: str = Field(description="a name to show (the id when the directory has none)")
+    active: bool | None = Field(None, description="owners only: an active user of the tenant")
 
 
 class Dimensions(_Open):
@@ -280,6 +281,9 @@ class _ReportBase(_Strict):
     range: RangeInfo
     previous_range: PreviousRange
     filters: dict[str, list[str]]
+    filter_labels: dict[str, dict[str, str]] = Field(
+        description="names for the ids of the group and owner filters applied ({'owner': {'u-ana': 'Ana'}})"
+    )
     comparison: dict[str, Scalar] = Field(description="every scalar with its previous-period value and change")
     data_through: str | None = Field(description="source changes up to this instant are reflected")
     computed_at: str | None
