@@ -231,3 +231,18 @@ def test_a_forbidden_role_is_a_403_with_cors_headers(stack: Any) -> None:
     status, out, body = call_api("POST", "/v1/refresh", headers)
     assert status == 403 and json.loads(body)["error"]["code"] == "forbidden"
     assert out["Access-Control-Allow-Origin"] in ("http://localhost:8080", "*")
+
+
+def test_a_bug_is_a_500_in_the_error_shape_with_cors_headers(stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from mediana_cli import handlers
+
+    api = handlers.function("api")
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(api, "get_report", broken)
+    headers = {"Origin": "http://localhost:8080", "Authorization": f"Bearer {mint('acme', ['viewer'])}"}
+    status, out, body = call_api("GET", "/v1/reports/origins", headers)
+    assert status == 500 and json.loads(body) == {"error": {"code": "internal", "message": "internal error"}}
+    assert out["Access-Control-Allow-Origin"] in ("http://localhost:8080", "*")

@@ -96,3 +96,11 @@ def test_a_local_stack_that_is_not_running_says_how_to_start_it(
     (tmp_path / ".mediana" / "local.json").write_text(json.dumps({"endpoint": f"http://127.0.0.1:{port}"}))
     assert main(["refresh", "--tenant", "acme"]) == 2
     assert f"the local stack at http://127.0.0.1:{port} is not running" in _error_line(capsys)
+
+
+@pytest.mark.parametrize("tenant", ["acme#R", "acme/x", "", "a" * 65, "acme\n", "..", "(shared)"])
+@pytest.mark.parametrize("command", ["token", "refresh", "quarantine", "ingest", "demo-data"])
+def test_cli_arguments_take_only_tenant_ids(command: str, tenant: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main([command, "--tenant", tenant])
+    assert exited.value.code == 2 and "is not a tenant id" in capsys.readouterr().err

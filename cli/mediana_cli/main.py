@@ -258,6 +258,16 @@ def cmd_costs(args: argparse.Namespace) -> int:
     return 0
 
 
+def tenant_id(value: str) -> str:
+    """An argparse type: the contract's tenant id (1-64 characters of [A-Za-z0-9_-]), so a
+    typo or a crafted id never reaches a key (exit 2, naming the flag)."""
+    from mediana.records import valid_tenant_id
+
+    if not valid_tenant_id(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a tenant id (1-64 characters of [A-Za-z0-9_-])")
+    return value
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="mediana", description=__doc__)
     p.add_argument("--stack", help="a deployed stack's name (default: the local stack of `make run`)")
@@ -275,29 +285,29 @@ def parser() -> argparse.ArgumentParser:
     loc.set_defaults(func=cmd_local)
     ing = sub.add_parser("ingest", help="drop a JSON Lines file (optionally .gz) for a tenant")
     ing.add_argument("file")
-    ing.add_argument("--tenant", required=True)
+    ing.add_argument("--tenant", required=True, type=tenant_id)
     ing.set_defaults(func=cmd_ingest)
     ref = sub.add_parser("refresh", help="ask for a refresh of a tenant now")
-    ref.add_argument("--tenant", required=True)
+    ref.add_argument("--tenant", required=True, type=tenant_id)
     ref.add_argument("--wait", action="store_true", help="return once the refresh has been applied")
     ref.add_argument("--inline", action="store_true", help="run the aggregator in this process")
     ref.add_argument("--rebuild", action="store_true", help="forget derived items and rebuild from the log")
     ref.add_argument("--timeout", type=float, default=300)
     ref.set_defaults(func=cmd_refresh)
     tok = sub.add_parser("token", help="mint a bearer token the local stack accepts")
-    tok.add_argument("--tenant", required=True)
+    tok.add_argument("--tenant", required=True, type=tenant_id)
     tok.add_argument("--roles", default="viewer")
     tok.add_argument("--ttl", type=int, default=12 * 3600)
     tok.set_defaults(func=cmd_token)
     demo = sub.add_parser("demo-data", help="print reproducible demo JSON Lines")
-    demo.add_argument("--tenant", required=True)
+    demo.add_argument("--tenant", required=True, type=tenant_id)
     demo.add_argument("--days", type=int, default=90)
     demo.add_argument("--seed", type=int, default=1)
     demo.add_argument("--per-day", type=float, default=30.0, help="new contacts per weekday")
     demo.add_argument("--timezone")
     demo.set_defaults(func=cmd_demo)
     qua = sub.add_parser("quarantine", help="list a tenant's rejected lines with reasons")
-    qua.add_argument("--tenant", required=True)
+    qua.add_argument("--tenant", required=True, type=tenant_id)
     qua.add_argument("--limit", type=int, default=1000)
     qua.set_defaults(func=cmd_quarantine)
     ten = sub.add_parser("tenants", help="each tenant with its cursor and freshness")

@@ -411,9 +411,11 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     except Exception:  # noqa: BLE001 - a bug must still answer JSON, and be alarmed on
         logger.exception("unhandled")
         metrics.add_metric("UnhandledError", MetricUnit.Count, 1)
+        origin = {k.lower(): v for k, v in (event.get("headers") or {}).items()}.get("origin")
         return {
             "statusCode": 500,
-            "headers": {"Content-Type": "application/json"},
+            # CORS too: without it a browser reports a CORS failure instead of this error
+            "headers": {"Content-Type": "application/json", "Cache-Control": "no-store", **cors.to_dict(origin)},
             "body": json.dumps({"error": {"code": "internal", "message": "internal error"}}),
         }
     finally:
