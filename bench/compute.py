@@ -59,7 +59,7 @@ def main() -> None:
     t = time.perf_counter()
     days = merge_days({}, delta)
     today = local_today(tz)
-    docs = [_preset_doc(summary, today) for summary in build_presets(today, days).values()]
+    docs = [_preset_doc(summary, today) for summary in build_presets(today, days, apart=today).values()]
     stages["day documents + presets"] = time.perf_counter() - t
 
     total = sum(stages.values())

@@ -81,6 +81,9 @@ def main() -> None:
             if chunk:
                 upload(store, "busy", f"slice-{i:02d}.jsonl", "\n".join(map(json.dumps, chunk)).encode())
             quarter_hour(pump)
+        sliced = ledger()["busy"]
+        wru = (sliced.get("ddb_wru", 0.0) - before.get("busy", {}).get("ddb_wru", 0.0)) / SLICES
+        print(f"per quarter-hour (a ~{per_slice}-line delta: its ingest + its refresh): {wru:.1f} WRU")
         for _ in range(reads):
             for report_id in REPORTS:
                 call_api("GET", f"/v1/reports/{report_id}", {"Authorization": f"Bearer {token}"})

@@ -1,7 +1,8 @@
 """Refresh cost on a moto server: full build vs a small delta vs an idle run.
 
 Baseline: the full build of the same tenant (what a non-incremental design pays on
-every refresh). Prints DynamoDB/S3/SQS requests and seconds for each case.
+every refresh). Prints seconds, DynamoDB/S3/SQS requests and DynamoDB write/read units
+(from item sizes, DynamoDB's rules: mediana.capacity) for each case.
 Usage: python bench/refresh.py [days] [contacts_per_day]
 """
 
@@ -31,11 +32,24 @@ def _counting(self: Any, name: str, params: Any) -> Any:
 botocore.client.BaseClient._make_api_call = _counting  # type: ignore[method-assign]
 
 
+def _units() -> tuple[float, float]:
+    """DynamoDB write and read units metered so far (every tenant's row: the bench's calls
+    are made outside a handler, so some are booked to the shared row)."""
+    from mediana.meter import METER
+
+    rows = METER.counts.values()
+    return sum(r.get("ddb_wru", 0.0) for r in rows), sum(r.get("ddb_rru", 0.0) for r in rows)
+
+
 def measure(label: str, fn: Any) -> Any:
     CALLS.clear()
+    wru0, rru0 = _units()
     t = time.perf_counter()
     out = fn()
-    print(f"{label:<28} {time.perf_counter() - t:7.2f}s  requests={sum(CALLS.values()):6d}  {dict(CALLS)}")
+    seconds = time.perf_counter() - t
+    wru, rru = (a - b for a, b in zip(_units(), (wru0, rru0), strict=True))
+    print(f"{label:<28} {seconds:7.2f}s  requests={sum(CALLS.values()):6d}  WRU={wru:9.1f}  RRU={rru:8.1f}  "
+          f"{dict(CALLS)}")  # fmt: skip
     return out
 
 

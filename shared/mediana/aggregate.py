@@ -21,7 +21,7 @@ from datetime import date
 from typing import Any
 
 from mediana import generations, keys
-from mediana.batch import build_presets, compute_batch, merge_days, update_presets
+from mediana.batch import build_presets, compute_batch, kept_apart, merge_days, update_presets
 from mediana.contrib import empty_world
 from mediana.poison import PoisonRecords, isolate
 from mediana.ranges import PRESETS, preset_range, preset_span
@@ -145,8 +145,8 @@ def _presets(
     """Preset documents to write: updated in place by the day delta while they
     are for today, rebuilt from the day documents when the local day rolled."""
     gen = generations.building_gen(state)
-    if state.presets_as_of == today.isoformat():
-        sections = {s for s, _ in delta}
+    if state.presets_as_of == presets_mark(today):
+        sections = {s for s, d in delta if not kept_apart(s, d, today.isoformat())}
         bases = [keys.preset_base(p, s) for p in PRESETS for s in sections]
         stored = store.get_docs(keys.presets_pk(tenant, gen), bases)
         summaries = {}
@@ -159,7 +159,7 @@ def _presets(
             for s in sections:
                 if (p, s) not in summaries:  # first data ever in this section
                     summaries[(p, s)] = RangeSummary(s, preset_range(p, today))
-        changed = update_presets(summaries, delta)
+        changed = update_presets(summaries, delta, apart=today)
         return {
             keys.preset_base(p, s): (_preset_doc(summaries[(p, s)], today), parts.get(keys.preset_base(p, s), 0))
             for p, s in changed
@@ -167,14 +167,16 @@ def _presets(
     span = preset_span(today)
     days = store.day_docs(tenant, gen, SECTIONS, span.start, span.end, consistent=True)
     days.update(new_days)
-    presets = build_presets(today, days)
+    presets = build_presets(today, days, apart=today)
     old = _stored_part_counts(store, tenant, gen)
     # an empty preset with nothing stored is not written: a reader finds no preset and
-    # sums the (absent) days, the in-place path starts it from empty
+    # sums the (absent) days, the in-place path starts it from empty. One that keeps today
+    # apart is written even empty: today's data (in its day documents) is read through it,
+    # and the in-place path never writes it for today's changes alone.
     return {
         base: (_preset_doc(summary, today), old.get(base, 0))
         for (p, s), summary in presets.items()
-        if (base := keys.preset_base(p, s)) in old or summary.cur or summary.prev
+        if (base := keys.preset_base(p, s)) in old or summary.cur or summary.prev or _keeps_today(summary, today)
     }
 
 
@@ -183,10 +185,28 @@ def _stored_part_counts(store: Store, tenant: str, gen: int) -> dict[str, int]:
     return {base: n for base, (_, n) in store.get_docs(keys.presets_pk(tenant, gen), bases).items()}
 
 
+def presets_mark(today: date) -> str:
+    """The state's ``presets_as_of``: the local day the presets are for, and their shape
+    (today kept apart). A state written before that shape fails the comparison, so its
+    presets are rebuilt once, in the new shape."""
+    return f"{today.isoformat()}/{PRESETS_SHAPE}"
+
+
+PRESETS_SHAPE = "apart"
+
+
 def _preset_doc(summary: RangeSummary, today: date) -> dict[str, Any]:
+    """A preset's item; ``apart`` names the day whose cells it leaves to that day's
+    document (every preset of a dated section that contains today)."""
     doc = summary.to_doc()
     doc["as_of"] = today.isoformat()
+    if _keeps_today(summary, today):
+        doc["apart"] = today.isoformat()
     return doc
+
+
+def _keeps_today(summary: RangeSummary, today: date) -> bool:
+    return today in summary.span and not SECTIONS[summary.section].cumulative
 
 
 def _load(
@@ -288,7 +308,7 @@ def _one_batch(
             "tz": tz,
             "data_through": format_us(data_through),
             "computed_at": format_us(computed),
-            "presets_as_of": today.isoformat(),
+            "presets_as_of": presets_mark(today),
             **(generations.switch_fields(state, computed // US) if final else {}),
         },
     }
@@ -331,9 +351,9 @@ def refresh_tenant(
             horizon, oldest = store.safe_horizon(state, read_at)
             cursor = int(state.cursor or 0)
             tz = state.tz or "UTC"
-            today = local_today(tz).isoformat()
+            today = local_today(tz)
             collectable = generations.ripe(state, read_at // US)
-            up_to_date = cursor >= horizon and state.presets_as_of == today
+            up_to_date = cursor >= horizon and state.presets_as_of == presets_mark(today)
             if not state.pending and not state.rebuild and up_to_date and not collectable:
                 total.cursor = cursor
                 idle_through = format_us(oldest if oldest is not None else read_at)

@@ -51,19 +51,36 @@ def merge_days(old: Mapping[DayKey, Counter], delta: Contributions) -> dict[DayK
     return out
 
 
-def build_presets(today: date, days: Mapping[DayKey, Counter]) -> dict[PresetKey, RangeSummary]:
-    """Every preset of every section, from stored day documents."""
+def kept_apart(section: str, day_key: str, apart: str | None) -> bool:
+    """Today's cells of a dated section stay in its day document, out of every preset (a
+    reader adds that one small document): a change to today rewrites no preset."""
+    return day_key == apart and not SECTIONS[section].cumulative
+
+
+def build_presets(
+    today: date, days: Mapping[DayKey, Counter], apart: date | None = None
+) -> dict[PresetKey, RangeSummary]:
+    """Every preset of every section, from stored day documents; with ``apart`` (today),
+    that day's dated cells are left out (``kept_apart``)."""
+    apart_iso = apart.isoformat() if apart else None
     presets = {(p, s): RangeSummary(s, preset_range(p, today)) for p in PRESETS for s in SECTIONS}
     for (section, day_key), cells in days.items():
+        if kept_apart(section, day_key, apart_iso):
+            continue
         for p in PRESETS:
             presets[(p, section)].fold_doc(day_key, cells)
     return presets
 
 
-def update_presets(presets: Mapping[PresetKey, RangeSummary], delta: Contributions) -> set[PresetKey]:
+def update_presets(
+    presets: Mapping[PresetKey, RangeSummary], delta: Contributions, apart: date | None = None
+) -> set[PresetKey]:
     """Apply a day delta to preset summaries in place; returns those that changed."""
+    apart_iso = apart.isoformat() if apart else None
     changed: set[PresetKey] = set()
     for (section, day_key), cells in delta.items():
+        if kept_apart(section, day_key, apart_iso):
+            continue
         for p in PRESETS:
             summary = presets.get((p, section))
             if summary is not None and summary.fold_doc(day_key, cells):

@@ -73,7 +73,7 @@ def rebuild_fields(state: _State, tz: str, now_s: int) -> dict[str, Any]:
     live = state.live
     if not live and (int(state.cursor or 0) > 0 or state.presets_as_of):
         view = read_view(state)
-        live = json.dumps({k: v for k, v in asdict(view).items() if k != "rebuilding"})
+        live = json.dumps({k: v for k, v in asdict(view).items() if k not in ("rebuilding", "exists")})
     else:
         old[gen] = now_s - RETIRE_GRACE_S  # never read by anyone: no grace needed
     return {

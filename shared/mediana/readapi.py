@@ -15,10 +15,10 @@ from mediana import keys
 from mediana.definitions import FILTERS, REPORTS
 from mediana.generations import ReadView, read_view
 from mediana.meter import METER
-from mediana.ranges import PRESETS, DateRange, RangeError, resolve_range
+from mediana.ranges import PRESETS, DateRange, RangeError, preset_range, resolve_range
 from mediana.records import CALL_OUTCOMES, CHANNELS
 from mediana.reports import Roster, build_report
-from mediana.sections import SECTIONS, RangeSummary
+from mediana.sections import SECTIONS, RangeSummary, decode_counter
 from mediana.store import Store
 from mediana.timeutil import local_today
 
@@ -120,7 +120,7 @@ def get_report(store: Store, tenant: str, report_id: str, query: Mapping[str, li
     presets_pk = keys.presets_pk(tenant, view.gen)
     found = [doc for (pk, _), doc in docs.items() if pk == presets_pk]
     if preset and len(found) == len(report.sections) and all(_fresh(d, span) for d in found):
-        summaries = {doc["section"]: RangeSummary.from_doc(doc) for doc in found}
+        summaries = {doc["section"]: _with_day_apart(doc, docs, keys.days_pk(tenant, view.gen)) for doc in found}
         source = "preset"
     else:
         summaries = summaries_from_days(store, tenant, view.gen, report.sections, span)
@@ -147,38 +147,58 @@ def get_report(store: Store, tenant: str, report_id: str, query: Mapping[str, li
     }
 
 
-_GEN_SEEN: dict[str, int] = {}  # per container: the generation each tenant's readers last found
+_SEEN: dict[str, tuple[int, str]] = {}  # per container: the generation and time zone each tenant's readers last found
 
 
 def _read_state_and_docs(
     store: Store, tenant: str, preset: str | None, sections: Iterable[str], directory: bool
 ) -> tuple[ReadView, dict[tuple[str, str], Any]]:
-    """The tenant's read view and the preset/directory documents of its generation: one
-    BatchGetItem with the generation this container last saw (a second one only after
-    a rebuild switched it)."""
+    """The tenant's read view and the preset/directory documents of its generation, with
+    today's day documents of the dated sections (kept apart from the presets that contain
+    today): one BatchGetItem with the generation and time zone this container last saw, a
+    second only after a rebuild switched the generation or the zone (or the day) changed."""
     sections = list(sections)
 
-    def wanted(gen: int) -> list[tuple[str, str]]:
+    def wanted(gen: int, tz: str) -> list[tuple[str, str]]:
         out = [(keys.presets_pk(tenant, gen), keys.preset_base(preset, s)) for s in sections] if preset else []
+        today = local_today(tz)
+        if preset and today in preset_range(preset, today):
+            dated = [s for s in sections if not SECTIONS[s].cumulative]
+            out += [(keys.days_pk(tenant, gen), keys.day_base(s, today.isoformat())) for s in dated]
         return out + ([(keys.tenant_pk(tenant), keys.directory_base(gen))] if directory else [])
 
-    guess = _GEN_SEEN.get(tenant, 0)
-    state, docs = store.get_state_and_docs(tenant, wanted(guess))
+    guess = _SEEN.get(tenant, (0, "UTC"))
+    asked = wanted(*guess)
+    state, docs = store.get_state_and_docs(tenant, asked)
     view = read_view(state)
     if not view.exists:  # a token's tenant that never sent data nor asked a refresh: no ledger row of its own
         METER.rebook(tenant)
-    if view.gen != guess:
-        _GEN_SEEN[tenant] = view.gen
-        pairs = wanted(view.gen)
+    if view.gen != guess[0]:
         docs = {}
-        for pk in dict.fromkeys(pk for pk, _ in pairs):
-            found = store.get_docs(pk, [b for p, b in pairs if p == pk], consistent=False)
-            docs.update({(pk, base): doc for base, (doc, _) in found.items()})
+        asked = []
+    _SEEN[tenant] = (view.gen, view.tz)
+    pairs = [pair for pair in wanted(view.gen, view.tz) if pair not in asked]
+    for pk in dict.fromkeys(pk for pk, _ in pairs):
+        found = store.get_docs(pk, [b for p, b in pairs if p == pk], consistent=False)
+        docs.update({(pk, base): doc for base, (doc, _) in found.items()})
     return view, docs
 
 
 def _fresh(doc: Mapping[str, Any], span: DateRange) -> bool:
-    return doc.get("from") == span.start.isoformat() and doc.get("to") == span.end.isoformat()
+    apart = doc.get("apart")
+    same_range = doc.get("from") == span.start.isoformat() and doc.get("to") == span.end.isoformat()
+    return same_range and apart in (None, span.end.isoformat())  # the day kept apart is today's
+
+
+def _with_day_apart(doc: Mapping[str, Any], docs: Mapping[tuple[str, str], Any], days_pk: str) -> RangeSummary:
+    """A preset's summary plus the day it leaves to its day document (none stored: nothing
+    happened that day). A preset written before days were kept apart has no ``apart``."""
+    summary = RangeSummary.from_doc(doc)
+    apart = doc.get("apart")
+    day = docs.get((days_pk, keys.day_base(summary.section, apart))) if apart else None
+    if day is not None:
+        summary.fold_doc(str(apart), decode_counter(day["cells"]))
+    return summary
 
 
 __all__ = ["ApiError", "catalogue", "get_report", "parse_query", "SECTIONS"]

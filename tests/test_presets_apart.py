@@ -1,0 +1,170 @@
+"""Presets that keep today apart (issue 11, write only what changed): a preset of a dated
+section that contains today holds every day but today, whose cells stay in today's day
+document; a reader adds that document, fetched in the same BatchGetItem. So a change to today
+rewrites no preset, and every answer is still exactly the sum of its days."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import botocore.client
+import pytest
+from mediana import aggregate, keys, readapi
+from mediana.batch import build_presets, compute_batch, merge_days
+from mediana.definitions import REPORTS
+from mediana.ranges import PRESETS, preset_range
+from mediana.records import parse_record
+from mediana.sections import SECTIONS
+from mediana.timeutil import local_today
+from mediana.world import LoadedState
+from mediana_cli.demo import generate, write_jsonl
+from mediana_cli.local import upload
+from test_pipeline_moto import get
+
+TZ = "America/Argentina/Buenos_Aires"
+
+
+def _days(seed: int, tenant: str = "acme") -> dict[Any, Any]:
+    records = []
+    for seq, raw in enumerate(generate(tenant, 40, seed, per_day=6, timezone=TZ), start=1):
+        rec = parse_record(raw, tenant)
+        assert isinstance(rec, dict)
+        records.append({**rec, "seq": seq})
+    return merge_days({}, compute_batch(records, LoadedState(), TZ).day_delta)
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_preset_without_today_plus_todays_document_is_the_whole_preset(seed: int) -> None:
+    days = _days(seed)
+    today = local_today(TZ)
+    whole, apart = build_presets(today, days), build_presets(today, days, apart=today)
+    kept = 0
+    for (preset, section), summary in apart.items():
+        day = days.get((section, today.isoformat()))
+        if today in preset_range(preset, today) and not SECTIONS[section].cumulative:
+            if day:
+                assert summary.cur != whole[(preset, section)].cur  # today really is left out
+                summary.fold_doc(today.isoformat(), day)
+                kept += 1
+        assert (summary.cur, summary.prev) == (whole[(preset, section)].cur, whole[(preset, section)].prev)
+    assert kept >= 10  # the demo has data today in several sections
+
+
+# ---- through the API on moto ------------------------------------------------------------------
+
+
+def _load(stack: Any, tenant: str) -> None:
+    lines = write_jsonl(generate(tenant, 40, 7, per_day=6, timezone=TZ))
+    upload(stack.store, tenant, "demo.jsonl", "\n".join(lines).encode())
+    stack.pump.drain()
+
+
+def _both_paths(tenant: str) -> int:
+    """Every report on every preset that contains today, through the preset, equals the same
+    dates summed from day documents (a custom range); returns how many were compared."""
+    today = local_today(TZ)
+    compared = 0
+    for report_id in REPORTS:
+        for preset in PRESETS:
+            span = preset_range(preset, today)
+            if today not in span:
+                continue
+            status, _, via_preset = get(f"/v1/reports/{report_id}?range={preset}", tenant)
+            assert status == 200 and via_preset["source"] == "preset", (report_id, preset, via_preset)
+            custom = get(f"/v1/reports/{report_id}?from={span.start}&to={span.end}", tenant)[2]
+            assert custom["source"] == "days"
+            for field in ("values", "comparison"):
+                assert via_preset[field] == custom[field], (report_id, preset, field)
+            compared += 1
+    return compared
+
+
+def _newer(stack: Any, tenant: str, day_offset: int) -> None:
+    """A new conversation with two messages on today - day_offset (local), as the CRM sends it."""
+    local = datetime.now(UTC).astimezone(ZoneInfo(TZ)) - timedelta(days=day_offset)
+    at = local.replace(hour=0, minute=5, second=0, microsecond=0).astimezone(UTC)
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    later = (at + timedelta(minutes=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    records = [
+        {"kind": "contact", "id": f"new-{day_offset}", "updated_at": stamp, "created_at": stamp, "origin": "Web"},
+        {"kind": "conversation", "id": f"cv-new-{day_offset}", "updated_at": stamp, "contact_id": f"new-{day_offset}",
+         "channel": "whatsapp", "created_at": stamp},
+        {"kind": "message", "id": f"m-in-{day_offset}", "updated_at": stamp, "conversation_id": f"cv-new-{day_offset}",
+         "direction": "inbound", "author_type": "contact", "created_at": stamp},
+        {"kind": "message", "id": f"m-out-{day_offset}", "updated_at": later, "conversation_id": f"cv-new-{day_offset}",
+         "direction": "outbound", "author_type": "advisor", "author_id": "u1", "created_at": later},
+    ]  # fmt: skip
+    body = "\n".join(json.dumps({"tenant_id": tenant, **r}) for r in records).encode()
+    upload(stack.store, tenant, f"delta-{day_offset}.jsonl", body)
+    stack.pump.ingest()
+
+
+def test_a_change_to_today_rewrites_no_dated_preset_and_answers_stay_exact(stack: Any) -> None:
+    _load(stack, "acme")
+    state = stack.store.get_state("acme")
+    assert state.presets_as_of == aggregate.presets_mark(local_today(TZ))
+    compared = _both_paths("acme")
+    assert compared == len(REPORTS) * 6
+
+    _newer(stack, "acme", 0)  # today only
+    today_run = aggregate.refresh_tenant(stack.store, "acme")
+    cumulative = [s for s in SECTIONS if SECTIONS[s].cumulative]
+    assert today_run.records == 4 and today_run.days_written >= 3
+    assert today_run.presets_written <= len(cumulative) * len(PRESETS), today_run  # dated sections: none
+    assert _both_paths("acme") == compared
+
+    _newer(stack, "acme", 3)  # three days ago: the presets that contain that day are rewritten
+    late_run = aggregate.refresh_tenant(stack.store, "acme")
+    assert late_run.presets_written > today_run.presets_written
+    assert _both_paths("acme") == compared
+
+
+def test_presets_written_before_keep_answering_and_are_rebuilt_once(stack: Any) -> None:
+    """A tenant whose presets hold today (no ``apart``) and whose state has the old mark."""
+    _load(stack, "acme")
+    today = local_today(TZ)
+    state = stack.store.get_state("acme")
+    gen = int(state.gen or 0)
+    days = stack.store.day_docs("acme", gen, SECTIONS, today - timedelta(days=800), today, consistent=True)
+    old_docs = {}
+    for (preset, section), summary in build_presets(today, days).items():  # the former shape: today inside
+        doc = summary.to_doc()
+        doc["as_of"] = today.isoformat()
+        old_docs[keys.preset_base(preset, section)] = doc
+    parts = {b: n for b, (_, n) in stack.store.get_docs(keys.presets_pk("acme", gen), list(old_docs)).items()}
+    stack.store.put_docs(keys.presets_pk("acme", gen), old_docs, parts)
+    state.update(actions=[type(state).presets_as_of.set(today.isoformat())])
+    assert _both_paths("acme") == len(REPORTS) * 6  # read as they are: nothing added twice
+
+    run = aggregate.refresh_tenant(stack.store, "acme")
+    assert not run.idle and run.presets_written > 0  # rebuilt in the new shape, once
+    assert stack.store.get_state("acme").presets_as_of == aggregate.presets_mark(today)
+    stored = stack.store.get_docs(keys.presets_pk("acme", gen), [keys.preset_base("last_30_days", "rt")])
+    assert all(doc.get("apart") == today.isoformat() for doc, _ in stored.values())
+    assert _both_paths("acme") == len(REPORTS) * 6
+    assert aggregate.refresh_tenant(stack.store, "acme").idle
+
+
+def test_a_preset_read_is_one_request_once_the_container_knows_the_tenant(
+    stack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _load(stack, "acme")
+    calls: list[str] = []
+    real = botocore.client.BaseClient._make_api_call
+
+    def counting(client: Any, name: str, params: Any) -> Any:
+        if client.meta.service_model.service_name == "dynamodb" and "COST#" not in json.dumps(params, default=str):
+            calls.append(name)
+        return real(client, name, params)
+
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counting)
+    readapi._SEEN.clear()  # a new container: it guesses generation 0 and UTC
+    get("/v1/reports/response-time?range=last_30_days", "acme")
+    assert 1 <= len(calls) <= 2 and set(calls) <= {"BatchGetItem"}, calls
+    for report_id in ("response-time", "new-conversations", "activity-heatmap", "origins"):
+        calls.clear()
+        assert get(f"/v1/reports/{report_id}?range=last_30_days", "acme")[2]["source"] == "preset"
+        assert calls == ["BatchGetItem"], (report_id, calls)  # state, presets and today's days together
