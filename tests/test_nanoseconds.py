@@ -7,6 +7,8 @@ import json
 from datetime import date
 
 from helpers import Model, build, normalise
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from mediana.contrib import empty_world
 from mediana.records import INSTANT_FIELDS, NS_MARK, parse_record, upgrade
 from mediana.timeutil import parse_instant
@@ -180,3 +182,34 @@ def test_a_source_log_stored_in_microseconds_still_aggregates_exactly(stack: obj
     assert body["values"] == {"median_seconds": 390, "count": 1}
     frt = get("/v1/reports/first-response-time?range=today", "acme")[2]
     assert frt["values"] == {"median_seconds": 390, "count": 1, "pending": 0}  # 11:58-03:00 = 14:58Z -> 15:04:30Z
+
+
+_DIGITS = st.text("0123456789", min_size=1, max_size=4)
+_STAMPS = st.builds(
+    lambda y, mo, d, h, mi, s, frac, off: f"{y}-{mo}-{d}T{h}:{mi}:{s}{frac}{off}",
+    st.integers(1960, 2110).map(str) | _DIGITS,
+    st.integers(0, 13).map(lambda v: f"{v:02d}"),
+    st.integers(0, 32).map(lambda v: f"{v:02d}"),
+    st.integers(0, 25).map(lambda v: f"{v:02d}"),
+    st.integers(0, 61).map(lambda v: f"{v:02d}"),
+    st.integers(0, 61).map(lambda v: f"{v:02d}"),
+    st.just("") | st.text("0123456789", min_size=1, max_size=11).map(lambda f: "." + f),
+    st.sampled_from(["Z", "z", "+00:00", "-03:00", "+05:45", "+14:00", "-23:59", "+24:00", "+01:60", "-00:30"]),
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(_STAMPS | st.text(max_size=40))
+def test_the_fast_instant_parse_equals_the_reference(text: str) -> None:
+    """parse_instant's integer fast path gives the reference's answer, or its very error."""
+    from mediana.timeutil import _parse_instant_checked, parse_instant
+
+    try:
+        expected: object = _parse_instant_checked(text)
+    except ValueError as exc:
+        expected = ("error", str(exc))
+    try:
+        got: object = parse_instant(text)
+    except ValueError as exc:
+        got = ("error", str(exc))
+    assert got == expected, text

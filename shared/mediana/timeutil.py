@@ -25,12 +25,50 @@ MAX_INSTANT_NS = 4_102_444_800 * NS_PER_SECOND  # 2100-01-01T00:00:00Z
 INSTANT_WINDOW = "1970-01-01T00:00:00Z ... 2100-01-01T00:00:00Z"
 
 
+@lru_cache(maxsize=4096)
+def _epoch_day(year: int, month: int, day: int) -> int | None:
+    """Days since 1970-01-01 of a calendar date; None if it is no date (checked by datetime)."""
+    try:
+        return (date(year, month, day) - date(1970, 1, 1)).days
+    except ValueError:
+        return None
+
+
+@lru_cache(maxsize=256)
+def _offset_seconds(offset: str) -> int | None:
+    if offset in ("Z", "z"):
+        return 0
+    hh, mm = int(offset[1:3]), int(offset[4:6])
+    if hh > 23 or mm > 59:
+        return None
+    return (1 if offset[0] == "+" else -1) * (hh * 3600 + mm * 60)
+
+
 def parse_instant(value: object) -> int:
     """RFC 3339 timestamp (offset or Z required) -> epoch nanoseconds, exact.
 
     Raises ValueError with a short reason when the value is not such a timestamp,
     has more than 9 fraction digits, or lies outside the contract's window.
+    The hot path is integer arithmetic on cached dates and offsets; anything it does not
+    accept goes to ``_parse_instant_checked``, the reference, for the same answer or error.
     """
+    m = _RFC3339.fullmatch(value) if isinstance(value, str) else None
+    if m is not None:
+        year, month, day, hour, minute, second, frac, offset = m.groups()
+        days = _epoch_day(int(year), int(month), int(day))
+        shift = _offset_seconds(offset)
+        h, mi, sec = int(hour), int(minute), int(second)
+        if days is not None and shift is not None and h < 24 and mi < 60 and sec < 60:
+            if frac is None or len(frac) <= MAX_FRACTION_DIGITS:
+                seconds = days * 86400 + h * 3600 + mi * 60 + sec - shift
+                ns = seconds * NS_PER_SECOND + (int(frac.ljust(MAX_FRACTION_DIGITS, "0")) if frac else 0)
+                if MIN_INSTANT_NS <= ns <= MAX_INSTANT_NS:
+                    return ns
+    return _parse_instant_checked(value)
+
+
+def _parse_instant_checked(value: object) -> int:
+    """The reference parse (datetime arithmetic), with the reason for every rejection."""
     if not isinstance(value, str):
         raise ValueError("expected an RFC 3339 timestamp string")
     m = _RFC3339.fullmatch(value)
