@@ -208,7 +208,7 @@ def test_idle_tenant_is_not_enqueued_and_costs_one_read(stack: Any) -> None:
 
     upload(stack.store, "acme", "a.jsonl", lines("acme", _today(), "30"))
     stack.pump.drain()
-    assert schedule(stack.store) == []  # not due until local midnight
+    assert schedule(stack.store).enqueued == []  # not due until local midnight
     counted: list[str] = []
     import botocore.client
 
@@ -340,3 +340,38 @@ def test_interaction_reports_through_the_api_for_two_tenants(stack: Any) -> None
         assert status == 400 and err["error"]["parameter"] == param, (query, err)
     status, _, err = get("/v1/reports/emails-per-contact?call_type=demo", "acme")
     assert status == 400 and err["error"]["parameter"] == "call_type"
+
+
+def test_the_scheduler_sends_ten_to_a_request_and_a_refused_tenant_stays_due(stack: Any, monkeypatch: Any) -> None:
+    import time
+
+    from mediana.scheduling import schedule
+
+    now = int(time.time())
+    tenants = [f"t{i:02d}" for i in range(25)]
+    for tenant in tenants:
+        stack.store.mark_due(tenant, now - 1)
+    real = stack.store.sqs.send_message_batch
+    batches: list[int] = []
+
+    def refusing_one(**kwargs: Any) -> Any:
+        batches.append(len(kwargs["Entries"]))
+        entries = [e for e in kwargs["Entries"] if e["MessageGroupId"] != "t13"]
+        out = real(**{**kwargs, "Entries": entries})
+        refused = [e for e in kwargs["Entries"] if e["MessageGroupId"] == "t13"]
+        return {**out, "Failed": [{"Id": e["Id"], "Code": "InternalError", "SenderFault": False} for e in refused]}
+
+    monkeypatch.setattr(stack.store.sqs, "send_message_batch", refusing_one)
+    tick = schedule(stack.store, now)
+    assert batches == [10, 10, 5]
+    assert tick.refused == ["t13"] and sorted(tick.enqueued) == [t for t in tenants if t != "t13"]
+    monkeypatch.setattr(stack.store.sqs, "send_message_batch", real)
+    assert "t13" in schedule(stack.store, now).enqueued  # still due: the next tick sends it
+    bodies = []
+    while out := stack.store.sqs.receive_message(QueueUrl=stack.store.cfg.queue_url, MaxNumberOfMessages=10):
+        if not out.get("Messages"):
+            break
+        for message in out["Messages"]:
+            bodies.append(json.loads(message["Body"])["tenant_id"])
+            stack.store.sqs.delete_message(QueueUrl=stack.store.cfg.queue_url, ReceiptHandle=message["ReceiptHandle"])
+    assert sorted(set(bodies)) == tenants  # every due tenant reached the queue

@@ -23,7 +23,10 @@ tracer = Tracer()
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     logger.append_keys(tenant_id="*")  # fan-out serves every tenant: its cost is the ledger's shared row
-    tenants = schedule(store())
-    metrics.add_metric("TenantsEnqueued", MetricUnit.Count, len(tenants))
-    logger.info("scheduled", extra={"enqueued": tenants})
-    return {"enqueued": tenants}
+    tick = schedule(store())
+    metrics.add_metric("TenantsEnqueued", MetricUnit.Count, len(tick.enqueued))
+    metrics.add_metric("EnqueueRefused", MetricUnit.Count, len(tick.refused))
+    if tick.refused:  # still due: the next tick sends them again; a run of these is alarmed on
+        logger.warning("SQS refused some tenants' messages", extra={"refused": tick.refused})
+    logger.info("scheduled", extra={"enqueued": tick.enqueued})
+    return {"enqueued": tick.enqueued, "refused": tick.refused}

@@ -3,16 +3,23 @@ aggregator (no pandas anywhere below it): the scheduler function has no pandas l
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from mediana.store import Store
 from mediana.timeutil import now_us
 
 
-def schedule(store: Store, now_s: int | None = None) -> list[str]:
+@dataclass(frozen=True)
+class Tick:
+    enqueued: list[str]
+    refused: list[str]  # SQS refused their entry: still due, sent again at the next tick
+
+
+def schedule(store: Store, now_s: int | None = None) -> Tick:
     """Enqueue every tenant with work due (new data, a rebuild, a local midnight):
-    one Query of the sparse due index, one message per due tenant."""
+    one Query of the sparse due index, then ten messages to a request."""
     now_s = now_s if now_s is not None else now_us() // 1_000_000
-    enqueued = []
-    for tenant, due_at in store.due_tenants(now_s):
-        store.enqueue(tenant, "schedule", f"{tenant}:{due_at}")
-        enqueued.append(tenant)
-    return enqueued
+    due = store.due_tenants(now_s)
+    refused = store.enqueue_many([(tenant, f"{tenant}:{due_at}") for tenant, due_at in due], "schedule")
+    failed = set(refused)
+    return Tick([tenant for tenant, _ in due if tenant not in failed], refused)

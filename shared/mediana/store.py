@@ -38,6 +38,7 @@ from mediana.sections import ALL_DAYS, SECTIONS, Counter, decode_counter
 
 US = 1_000_000
 STALE_BLOCK_US = 20 * 60 * US  # an ingest block older than this died with its Lambda
+SQS_BATCH = 10  # SendMessageBatch's limit
 LEASE_MS = 960_000  # longer than the aggregator can live (900 s): a live runner never outlives its lease
 
 
@@ -662,6 +663,26 @@ class Store:
             MessageGroupId=tenant,
             MessageDeduplicationId=dedup[:128],
         )
+
+    def enqueue_many(self, due: Iterable[tuple[str, str]], reason: str) -> list[str]:
+        """Enqueue (tenant, dedup) pairs, ten to a SendMessageBatch (the scheduler's fan-out);
+        returns the tenants whose entry SQS refused. They stay due: the next tick sends again."""
+        failed: list[str] = []
+        pending = list(due)
+        for start in range(0, len(pending), SQS_BATCH):
+            chunk = pending[start : start + SQS_BATCH]
+            entries = [
+                {
+                    "Id": str(i),
+                    "MessageBody": json.dumps({"tenant_id": tenant, "reason": reason}),
+                    "MessageGroupId": tenant,
+                    "MessageDeduplicationId": dedup[:128],
+                }
+                for i, (tenant, dedup) in enumerate(chunk)
+            ]
+            out = self.sqs.send_message_batch(QueueUrl=self.cfg.queue_url, Entries=entries)
+            failed += [chunk[int(f["Id"])][0] for f in out.get("Failed", [])]
+        return failed
 
     # ---- manual refreshes ---------------------------------------------------
     def _key(self, pk: str, sk: str) -> dict[str, Any]:
