@@ -19,6 +19,7 @@ from pathlib import Path
 
 sys.path[:0] = ["shared"]
 
+from mediana import blobs  # noqa: E402
 from mediana.aggregate import _preset_doc  # noqa: E402
 from mediana.batch import build_presets, merge_days, tenant_timezone  # noqa: E402
 from mediana.contrib import contributions  # noqa: E402
@@ -69,6 +70,11 @@ def main() -> None:
     print(f"{'total':<38}{total:>8.2f} s   peak RSS {peak_mb:.0f} MB")
     print(f"lines {len(raw)}, records {len(records)}, rejected {rejected}, contacts {len(state.worlds)}, "
           f"day documents {len(days)}, preset documents {len(docs)}, timezone {tz}")  # fmt: skip
+    sized = sorted(((len(b"".join(blobs.encode(d))), d) for d in docs), key=lambda x: -x[0])
+    for size, doc in sized[:3]:  # items are compressed JSON in parts of blobs.PART_BYTES (< 400 KB each)
+        parts = len(blobs.encode(doc))
+        print(f"preset {doc['preset']}#{doc['section']}: {size:,} bytes stored in {parts} part(s), "
+              f"{len(doc['cur'])} cells")  # fmt: skip
     print(f"against the baseline (DuckDB ~0.7 s on the 365-day demo file): {total / 0.7:.1f}x")
     print(f"compute_seconds={total:.2f} records={len(records)}")
 
