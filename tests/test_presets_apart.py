@@ -168,3 +168,29 @@ def test_a_preset_read_is_one_request_once_the_container_knows_the_tenant(
         calls.clear()
         assert get(f"/v1/reports/{report_id}?range=last_30_days", "acme")[2]["source"] == "preset"
         assert calls == ["BatchGetItem"], (report_id, calls)  # state, presets and today's days together
+
+
+def test_a_preset_in_several_parts_is_read_in_two_requests(stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The largest tenant's year of response times is megabytes, stored in parts of 350 KB:
+    here parts of 1 KB make the demo's presets multi-part. The state, every first part and
+    today's days come in one BatchGetItem, all the other parts in a second."""
+    from mediana import blobs
+
+    monkeypatch.setattr(blobs, "PART_BYTES", 1_000)
+    _load(stack, "acme")
+    parts = stack.store.get_docs(keys.presets_pk("acme", 0), [keys.preset_base("last_365_days", "rt")])
+    assert next(iter(parts.values()))[1] >= 2  # really in several parts
+    calls: list[str] = []
+    real = botocore.client.BaseClient._make_api_call
+
+    def counting(client: Any, name: str, params: Any) -> Any:
+        if client.meta.service_model.service_name == "dynamodb" and "COST#" not in json.dumps(params, default=str):
+            calls.append(name)
+        return real(client, name, params)
+
+    get("/v1/reports/response-time?range=last_365_days", "acme")  # the container learns the tenant
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", counting)
+    status, _, body = get("/v1/reports/response-time?range=last_365_days", "acme")
+    assert status == 200 and body["source"] == "preset" and calls == ["BatchGetItem", "BatchGetItem"], calls
+    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", real)
+    assert _both_paths("acme") == len(REPORTS) * 6

@@ -9,6 +9,7 @@ import copy
 import json
 import time
 import uuid
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
@@ -486,12 +487,16 @@ class Store:
             else:
                 part = DocPart.from_raw_data(raw)
                 first[(part.pk, keys.base_of(part.sk))] = part
+        # the other parts of large documents: one more BatchGetItem for all of them (part 0 is here)
+        more = [self._key(pk, keys.part_sk(base, i)) for (pk, base), p in first.items() for i in range(1, int(p.n))]
+        rest = {(raw["pk"]["S"], raw["sk"]["S"]): DocPart.from_raw_data(raw).v for raw in self._batch_get(more)}
         docs: dict[tuple[str, str], Any] = {}
         for (pk, base), part in first.items():
-            if int(part.n) == 1:
-                docs[(pk, base)] = blobs.decode([part.v])
-            else:
-                docs[(pk, base)] = self.get_docs(pk, [base], consistent=False)[base][0]
+            chunks = [part.v] + [rest.get((pk, keys.part_sk(base, i)), b"") for i in range(1, int(part.n))]
+            try:
+                docs[(pk, base)] = blobs.decode(chunks)
+            except (zlib.error, ValueError):  # rewritten between the two reads: read it whole again
+                docs[(pk, base)] = self.get_docs(pk, [base], consistent=True)[base][0]
         return state, docs
 
     def day_docs(
