@@ -270,9 +270,10 @@ def post_refresh():  # noqa: ANN201 - Powertools derives the schema from `respon
 )
 def get_refresh(refresh_id: Annotated[str, Path(description="from POST /v1/refresh")]):  # noqa: ANN201
     principal = _principal(*READER_ROLES)
-    record = tenant_store(principal).get_refresh(principal.tenant_id, refresh_id) if len(refresh_id) <= 100 else None
+    scoped = tenant_store(principal)
+    record = scoped.get_refresh(principal.tenant_id, refresh_id) if len(refresh_id) <= 100 else None
     if record is None:  # another tenant's id is simply not in this tenant's partition
-        if tenant_store(principal).get_state(principal.tenant_id) is None:  # no such tenant: no row invented
+        if scoped.get_state(principal.tenant_id) is None:  # no such tenant: no row invented
             METER.rebook(principal.tenant_id)
         raise ApiError(404, "not_found", f"no refresh {refresh_id!r} for this tenant")
     return _refresh_response(public(record, int(time.time())), 200)

@@ -21,12 +21,12 @@ from datetime import date
 from typing import Any
 
 from mediana import generations, keys
-from mediana.batch import build_presets, compute_batch, kept_apart, merge_days, update_presets
+from mediana.batch import build_presets, compute_batch, merge_days, update_presets
 from mediana.contrib import empty_world
 from mediana.poison import PoisonRecords, isolate
 from mediana.ranges import PRESETS, preset_range, preset_span
 from mediana.records import newer
-from mediana.sections import SECTIONS, RangeSummary, decode_counter, encode_counter
+from mediana.sections import SECTIONS, RangeSummary, decode_counter, encode_counter, keeps_today_apart, kept_apart
 from mediana.store import US, Store, TenantState
 from mediana.timeutil import format_us, local_today, next_local_midnight_s, now_us
 from mediana.world import LoadedState, empty_directory, route_ids, touched_contacts, upgrade_directory, upgrade_stored
@@ -176,13 +176,19 @@ def _presets(
     return {
         base: (_preset_doc(summary, today), old.get(base, 0))
         for (p, s), summary in presets.items()
-        if (base := keys.preset_base(p, s)) in old or summary.cur or summary.prev or _keeps_today(summary, today)
+        if (base := keys.preset_base(p, s)) in old
+        or summary.cur
+        or summary.prev
+        or keeps_today_apart(s, summary.span, today)
     }
 
 
 def _stored_part_counts(store: Store, tenant: str, gen: int) -> dict[str, int]:
     bases = [keys.preset_base(p, s) for p in PRESETS for s in SECTIONS]
     return {base: n for base, (_, n) in store.get_docs(keys.presets_pk(tenant, gen), bases).items()}
+
+
+PRESETS_SHAPE = "apart"
 
 
 def presets_mark(today: date) -> str:
@@ -192,21 +198,15 @@ def presets_mark(today: date) -> str:
     return f"{today.isoformat()}/{PRESETS_SHAPE}"
 
 
-PRESETS_SHAPE = "apart"
-
-
 def _preset_doc(summary: RangeSummary, today: date) -> dict[str, Any]:
     """A preset's item; ``apart`` names the day whose cells it leaves to that day's
     document (every preset of a dated section that contains today)."""
     doc = summary.to_doc()
     doc["as_of"] = today.isoformat()
-    if _keeps_today(summary, today):
+    if keeps_today_apart(summary.section, summary.span, today):
         doc["apart"] = today.isoformat()
     return doc
 
-
-def _keeps_today(summary: RangeSummary, today: date) -> bool:
-    return today in summary.span and not SECTIONS[summary.section].cumulative
 
 
 def _load(

@@ -11,7 +11,7 @@ from datetime import date
 from mediana.contrib import Contributions, DayKey, contributions, subtract
 from mediana.ranges import PRESETS, preset_range
 from mediana.records import Record
-from mediana.sections import SECTIONS, Counter, RangeSummary, add_into
+from mediana.sections import SECTIONS, Counter, RangeSummary, add_into, kept_apart
 from mediana.world import FoldOutcome, LoadedState, fold
 
 PresetKey = tuple[str, str]  # (preset, section)
@@ -49,12 +49,6 @@ def merge_days(old: Mapping[DayKey, Counter], delta: Contributions) -> dict[DayK
         add_into(doc, cells)
         out[key] = doc
     return out
-
-
-def kept_apart(section: str, day_key: str, apart: str | None) -> bool:
-    """Today's cells of a dated section stay in its day document, out of every preset (a
-    reader adds that one small document): a change to today rewrites no preset."""
-    return day_key == apart and not SECTIONS[section].cumulative
 
 
 def build_presets(

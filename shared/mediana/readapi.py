@@ -18,7 +18,7 @@ from mediana.meter import METER
 from mediana.ranges import PRESETS, DateRange, RangeError, preset_range, resolve_range
 from mediana.records import CALL_OUTCOMES, CHANNELS
 from mediana.reports import Roster, build_report
-from mediana.sections import SECTIONS, RangeSummary, decode_counter
+from mediana.sections import SECTIONS, RangeSummary, decode_counter, keeps_today_apart
 from mediana.store import Store
 from mediana.timeutil import local_today
 
@@ -162,9 +162,10 @@ def _read_state_and_docs(
     def wanted(gen: int, tz: str) -> list[tuple[str, str]]:
         out = [(keys.presets_pk(tenant, gen), keys.preset_base(preset, s)) for s in sections] if preset else []
         today = local_today(tz)
-        if preset and today in preset_range(preset, today):
-            dated = [s for s in sections if not SECTIONS[s].cumulative]
-            out += [(keys.days_pk(tenant, gen), keys.day_base(s, today.isoformat())) for s in dated]
+        if preset:  # today's day documents of the presets that leave today to them
+            span = preset_range(preset, today)
+            apart = [s for s in sections if keeps_today_apart(s, span, today)]
+            out += [(keys.days_pk(tenant, gen), keys.day_base(s, today.isoformat())) for s in apart]
         return out + ([(keys.tenant_pk(tenant), keys.directory_base(gen))] if directory else [])
 
     guess = _SEEN.get(tenant, (0, "UTC"))

@@ -62,6 +62,18 @@ SECTIONS: dict[str, Section] = {
 }
 
 
+def keeps_today_apart(section: str, span: DateRange, today: date) -> bool:
+    """A preset of a dated section whose range contains today leaves today's cells to that
+    day's document (a reader adds it), so a change to today rewrites no such preset."""
+    return today in span and not SECTIONS[section].cumulative
+
+
+def kept_apart(section: str, day_key: str, apart: str | None) -> bool:
+    """A day document's cells that stay out of every preset: a dated section's, on ``apart``
+    (today's ISO date) -- the day ``keeps_today_apart`` presets leave out."""
+    return day_key == apart and not SECTIONS[section].cumulative
+
+
 def add_into(target: Counter, source: Mapping[Key, int], sign: int = 1) -> None:
     """target += sign * source, dropping cells that reach zero."""
     for key, value in source.items():

@@ -443,20 +443,20 @@ class Store:
     def get_docs(self, pk: str, bases: Iterable[str], consistent: bool = True) -> dict[str, tuple[Any, int]]:
         """{base: (document, part count)} for the documents that exist."""
         wanted = list(dict.fromkeys(bases))
-        first: dict[str, DocPart] = {}
+        first: dict[tuple[str, str], DocPart] = {}
         for raw in self._batch_get([self._key(pk, keys.part_sk(b, 0)) for b in wanted], consistent):
             part = DocPart.from_raw_data(raw)
-            first[keys.base_of(part.sk)] = part
-        more = [self._key(pk, keys.part_sk(b, i)) for b, p in first.items() for i in range(1, int(p.n))]
-        rest: dict[str, bytes] = {}
-        for raw in self._batch_get(more, consistent):
-            part = DocPart.from_raw_data(raw)
-            rest[part.sk] = part.v
-        out = {}
-        for base, part in first.items():
-            chunks = [part.v] + [rest[keys.part_sk(base, i)] for i in range(1, int(part.n))]
-            out[base] = (blobs.decode(chunks), int(part.n))
-        return out
+            first[(pk, keys.base_of(part.sk))] = part
+        rest = self._other_parts(first, consistent)
+        return {base: (blobs.decode(_chunks(pk, base, part, rest)), int(part.n)) for (_, base), part in first.items()}
+
+    def _other_parts(self, first: Mapping[tuple[str, str], DocPart], consistent: bool) -> dict[tuple[str, str], bytes]:
+        """Every part but part 0 of the documents whose part 0 is in ``first`` ((pk, base) -> part):
+        one BatchGetItem for all of them (none when every document is one part)."""
+        more = [self._key(pk, keys.part_sk(base, i)) for (pk, base), p in first.items() for i in range(1, int(p.n))]
+        return {
+            (raw["pk"]["S"], raw["sk"]["S"]): DocPart.from_raw_data(raw).v for raw in self._batch_get(more, consistent)
+        }
 
     def _batch_get(self, wanted: list[dict[str, Any]], consistent: bool = False) -> list[dict[str, Any]]:
         """Raw items of ``wanted`` keys that exist: BatchGetItems of at most 100 keys, retrying
@@ -487,15 +487,12 @@ class Store:
             else:
                 part = DocPart.from_raw_data(raw)
                 first[(part.pk, keys.base_of(part.sk))] = part
-        # the other parts of large documents: one more BatchGetItem for all of them (part 0 is here)
-        more = [self._key(pk, keys.part_sk(base, i)) for (pk, base), p in first.items() for i in range(1, int(p.n))]
-        rest = {(raw["pk"]["S"], raw["sk"]["S"]): DocPart.from_raw_data(raw).v for raw in self._batch_get(more)}
+        rest = self._other_parts(first, consistent=False)  # large documents: one more request for them all
         docs: dict[tuple[str, str], Any] = {}
         for (pk, base), part in first.items():
-            chunks = [part.v] + [rest.get((pk, keys.part_sk(base, i)), b"") for i in range(1, int(part.n))]
             try:
-                docs[(pk, base)] = blobs.decode(chunks)
-            except (zlib.error, ValueError):  # rewritten between the two reads: read it whole again
+                docs[(pk, base)] = blobs.decode(_chunks(pk, base, part, rest))
+            except (KeyError, zlib.error, ValueError):  # rewritten between the two reads: read it whole again
                 docs[(pk, base)] = self.get_docs(pk, [base], consistent=True)[base][0]
         return state, docs
 
@@ -810,6 +807,11 @@ class Store:
 
 
 _SER, _DESER = TypeSerializer(), TypeDeserializer()
+
+
+def _chunks(pk: str, base: str, first: DocPart, rest: Mapping[tuple[str, str], bytes]) -> list[bytes]:
+    """A document's stored parts in order (KeyError if one is missing)."""
+    return [first.v] + [rest[(pk, keys.part_sk(base, i))] for i in range(1, int(first.n))]
 
 
 def _in_context(ctx: contextvars.Context, fn: Callable[..., Any], kwargs: dict[str, Any]) -> Any:
