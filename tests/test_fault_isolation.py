@@ -24,9 +24,7 @@ from test_pipeline_moto import _today, get, lines
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 
 
-def test_a_record_whose_aggregation_raises_is_quarantined_and_the_tenant_goes_on(
-    stack: Any, monkeypatch: Any
-) -> None:
+def test_a_record_whose_aggregation_raises_is_quarantined_and_the_tenant_goes_on(stack: Any, monkeypatch: Any) -> None:
     real = batch.contributions
 
     def fragile(worlds: Any, tz: str) -> Any:
@@ -91,9 +89,7 @@ def test_one_failing_tenant_never_fails_another_in_its_batch(stack: Any, monkeyp
     assert [(e["tenant_id"], e["reason"]) for e in errors] == [("acme", "RuntimeError: acme's storage is on fire")]
 
 
-def test_the_last_failed_receive_parks_the_tenant_visibly_and_success_clears_it(
-    stack: Any, monkeypatch: Any
-) -> None:
+def test_the_last_failed_receive_parks_the_tenant_visibly_and_success_clears_it(stack: Any, monkeypatch: Any) -> None:
     upload(stack.store, "acme", "a.jsonl", lines("acme", _today(), "30"))
     stack.pump.ingest()
     fn = handlers.function("aggregator")
@@ -153,8 +149,10 @@ EDGE_INSTANTS = st.sampled_from(
         "2099-12-31T12:00:00-12:00",
     ]
 ) | st.integers(0, 4_102_444_800 * 10**9).map(
-    lambda ns: (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=ns // 1000)).strftime("%Y-%m-%dT%H:%M:%S")
-    + f".{ns % 10**9:09d}Z"
+    lambda ns: (
+        (datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=ns // 1000)).strftime("%Y-%m-%dT%H:%M:%S")
+        + f".{ns % 10**9:09d}Z"
+    )
 )
 ZONES = st.sampled_from(["UTC", "Pacific/Kiritimati", "Etc/GMT+12", "America/St_Johns", "Asia/Kathmandu"])
 IDS = st.text(min_size=1, max_size=128).filter(lambda s: s.strip() != "")

@@ -220,7 +220,7 @@ def test_durations_within_one_day_are_kept(seconds: float) -> None:
     assert rec["duration_seconds"] == seconds
 
 
-@pytest.mark.parametrize("text", ['1e308', '86400.001', '-0.5', '"754"', "true", "1e999"])
+@pytest.mark.parametrize("text", ["1e308", "86400.001", "-0.5", '"754"', "true", "1e999"])
 def test_durations_outside_the_contract_are_rejected(text: str) -> None:
     raw = line(CALL).replace('"outcome": "answered"', f'"outcome": "answered", "duration_seconds": {text}')
     result = parse_line(raw, "acme")

@@ -20,7 +20,7 @@ def load(name: str) -> dict[str, Any]:
 
 def with_token(event: dict[str, Any], tenant: str, role: str) -> dict[str, Any]:
     """The API events carry a placeholder where the caller's bearer token goes."""
-    assert f"tenant {tenant} with roles [\"{role}\"]" in event["headers"]["authorization"]
+    assert f'tenant {tenant} with roles ["{role}"]' in event["headers"]["authorization"]
     event["headers"]["authorization"] = f"Bearer {mint(tenant, [role])}"
     return event
 

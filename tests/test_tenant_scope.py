@@ -209,11 +209,8 @@ def test_no_tenant_tag_admits_another_tenants_partition(a: str, b: str, gen: int
             assert not allowed(TENANT_RULES, "BatchGetItem", {keys.tenant_pk(a), pk}, {TAG: a})
 
 
-def test_credentials_are_cached_renewed_before_expiry_and_bounded(
-    stack: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_credentials_are_cached_renewed_before_expiry_and_bounded(stack: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     import time
-
 
     offset = [0.0]
     stores = tenancy.TenantStores(stack.store, os.environ["TENANT_ROLE_ARN"], clock=lambda: time.time() + offset[0])

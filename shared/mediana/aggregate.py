@@ -208,7 +208,6 @@ def _preset_doc(summary: RangeSummary, today: date) -> dict[str, Any]:
     return doc
 
 
-
 def _load(
     store: Store, tenant: str, gen: int, delta: Sequence[dict[str, Any]], directory: dict[str, Any] | None
 ) -> tuple[LoadedState, dict[str, tuple[Any, int]], dict[str, tuple[Any, int]]]:

@@ -129,22 +129,33 @@ def _emit(
     groups = frame.groupby(cols, sort=False, dropna=False)
     grouped = groups[value].sum() if value else groups.size()
     grouped = grouped[grouped != 0]
+    if grouped.empty:
+        return
+    index = grouped.index
+    levels = [_python_values(index.get_level_values(i)) for i in range(index.nlevels)]
+    counts = grouped.to_numpy().tolist()  # Python ints
     if day_key:
         cells = out.setdefault((section, day_key), {})
-        for key, count in grouped.items():
-            dim_key = _plain(key if isinstance(key, tuple) else (key,))
-            cells[dim_key] = cells.get(dim_key, 0) + int(count)
+        for key, count in zip(zip(*levels, strict=True), counts, strict=True):
+            cells[key] = cells.get(key, 0) + count
         return
-    day_str = {d: pd.Timestamp(d).date().isoformat() for d in pd.unique(grouped.index.get_level_values(0))}
-    for key, count in grouped.items():
-        day, *rest = key
-        cells = out.setdefault((section, day_str[day]), {})
-        dim_key = _plain(rest)
-        cells[dim_key] = cells.get(dim_key, 0) + int(count)
+    keys = zip(*levels[1:], strict=True) if dims else [()] * len(counts)
+    for day, key, count in zip(levels[0], keys, counts, strict=True):
+        cells = out.setdefault((section, day), {})
+        cells[key] = cells.get(key, 0) + count
 
 
-def _plain(values: Iterable[Any]) -> tuple[Any, ...]:
-    return tuple(None if v == _NULL else (int(v) if isinstance(v, np.integer) else v) for v in values)
+def _python_values(level: pd.Index) -> list[Any]:
+    """One group-key column as the Python values cells hold: ISO dates for days, ints for
+    numbers, None for the stand-in of a missing dimension (vectorised, no per-row repr)."""
+    values = level.to_numpy()
+    if values.dtype.kind == "M":
+        return np.datetime_as_string(values.astype("datetime64[D]"), unit="D").tolist()
+    if values.dtype.kind in "iub":
+        return values.tolist()
+    out = values.astype(object)
+    out[out == _NULL] = None
+    return out.tolist()
 
 
 def _response_samples(msgs: pd.DataFrame) -> pd.DataFrame:

@@ -84,8 +84,12 @@ def finish(
     schemas.update(error_schema.pop("$defs", {}))
     schemas["ErrorResponse"] = error_schema
     components["securitySchemes"] = {
-        BEARER: {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-                 "description": "A JWT with tenant_id and roles (viewer, admin, finance)"}  # fmt: skip
+        BEARER: {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "JWT",
+            "description": "A JWT with tenant_id and roles (viewer, admin, finance)",
+        }  # fmt: skip
     }
     doc["security"] = [{BEARER: []}]
     for ops in doc["paths"].values():

@@ -15,6 +15,8 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _RFC3339 = re.compile(r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?([Zz]|[+-]\d{2}:\d{2})")
+# The form exporters write almost always: UTC, whole seconds, ASCII digits.
+_RFC3339_UTC_SECONDS = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 NS_PER_SECOND = 1_000_000_000
 NS_PER_US = 1_000
@@ -44,14 +46,29 @@ def _offset_seconds(offset: str) -> int | None:
     return (1 if offset[0] == "+" else -1) * (hh * 3600 + mm * 60)
 
 
+@lru_cache(maxsize=65536)
+def _hour_ns(prefix: str) -> int:
+    """Epoch ns of a "YYYY-MM-DDTHH" (ASCII digits) hour; -1 if it is no such hour."""
+    days = _epoch_day(int(prefix[:4]), int(prefix[5:7]), int(prefix[8:10]))
+    hour = int(prefix[11:13])
+    return -1 if days is None or hour > 23 else (days * 86400 + hour * 3600) * NS_PER_SECOND
+
+
 def parse_instant(value: object) -> int:
     """RFC 3339 timestamp (offset or Z required) -> epoch nanoseconds, exact.
 
     Raises ValueError with a short reason when the value is not such a timestamp,
     has more than 9 fraction digits, or lies outside the contract's window.
-    The hot path is integer arithmetic on cached dates and offsets; anything it does not
+    The hot paths are integer arithmetic on cached hours (the usual UTC whole-second form),
+    then on cached dates and offsets; anything they do not
     accept goes to ``_parse_instant_checked``, the reference, for the same answer or error.
     """
+    if isinstance(value, str) and _RFC3339_UTC_SECONDS.fullmatch(value):
+        base, mins, secs = _hour_ns(value[:13]), int(value[14:16]), int(value[17:19])
+        if base >= 0 and mins < 60 and secs < 60:
+            ns = base + (mins * 60 + secs) * NS_PER_SECOND
+            if ns <= MAX_INSTANT_NS:
+                return ns
     m = _RFC3339.fullmatch(value) if isinstance(value, str) else None
     if m is not None:
         year, month, day, hour, minute, second, frac, offset = m.groups()
