@@ -194,3 +194,46 @@ def test_a_preset_in_several_parts_is_read_in_two_requests(
     assert status == 200 and body["source"] == "preset"
     assert read_requests == ["BatchGetItem", "BatchGetItem"], read_requests
     assert _both_paths("acme") == len(REPORTS) * 6
+
+
+# ---- presets roll on demand, not at every local midnight ---------------------------------------
+
+
+def test_an_idle_tenant_is_not_woken_at_midnight_and_its_first_reader_rolls_its_presets(
+    stack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The day rolls with nobody reading: nothing runs. The first read of a preset then sums the
+    day documents (the same numbers) and asks for one roll; after it the preset answers."""
+    from mediana.scheduling import schedule
+
+    monkeypatch.setattr(readapi, "_ROLLED", {})  # a new container
+    _load(stack, "acme")
+    assert aggregate.refresh_tenant(stack.store, "acme").idle
+    state = stack.store.get_state("acme")
+    assert state.sched is None  # due at no local midnight
+    tomorrow = local_today(TZ) + timedelta(days=1)
+    for module in (aggregate, readapi):
+        monkeypatch.setattr(module, "local_today", lambda tz, at_ns=None: tomorrow)
+    assert schedule(stack.store).enqueued == []
+
+    sent: list[str] = []
+    real_enqueue = type(stack.store).enqueue
+    monkeypatch.setattr(
+        type(stack.store),
+        "enqueue",
+        lambda self, t, reason, *a, **k: (sent.append(reason), real_enqueue(self, t, reason, *a, **k)),
+    )
+    span = preset_range("last_30_days", tomorrow)
+    custom = get(f"/v1/reports/response-time?from={span.start}&to={span.end}", "acme")[2]
+    first = get("/v1/reports/response-time?range=last_30_days", "acme")[2]
+    again = get("/v1/reports/new-contacts?range=last_7_days", "acme")[2]
+    assert first["source"] == again["source"] == "days" and sent == ["presets"]  # one roll asked, per day
+    assert first["values"] == custom["values"] and first["comparison"] == custom["comparison"]
+
+    while stack.pump.queue():  # the aggregator takes the message
+        pass
+    assert stack.store.get_state("acme").presets_as_of == aggregate.presets_mark(tomorrow)
+    rolled = get("/v1/reports/response-time?range=last_30_days", "acme")[2]
+    assert rolled["source"] == "preset" and rolled["values"] == first["values"]
+    assert rolled["comparison"] == first["comparison"] and sent == ["presets"]
+    assert aggregate.refresh_tenant(stack.store, "acme").idle  # a second copy of the message: one read

@@ -28,7 +28,7 @@ from mediana.ranges import PRESETS, preset_range, preset_span
 from mediana.records import newer
 from mediana.sections import SECTIONS, RangeSummary, decode_counter, encode_counter, keeps_today_apart, kept_apart
 from mediana.store import US, Store, TenantState
-from mediana.timeutil import format_us, local_today, next_local_midnight_s, now_us
+from mediana.timeutil import format_us, local_today, now_us
 from mediana.world import LoadedState, empty_directory, route_ids, touched_contacts, upgrade_directory, upgrade_stored
 
 MAX_BATCH_RECORDS = 20_000
@@ -356,7 +356,9 @@ def refresh_tenant(
             if not state.pending and not state.rebuild and up_to_date and not collectable:
                 total.cursor = cursor
                 idle_through = format_us(oldest if oldest is not None else read_at)
-                due = min(filter(None, (next_local_midnight_s(tz), generations.next_collection_s(state))))
+                # not due at the local midnight: presets roll when new data or a reader needs them
+                # (readapi.roll_presets), so an idle tenant nobody reads is never woken
+                due = generations.next_collection_s(state)
                 store.reschedule(tenant, due, int(state.next_seq or 0), idle_through)
                 break
             if total.batches and time_left_ms() < TIME_MARGIN_MS:

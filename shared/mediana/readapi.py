@@ -2,7 +2,8 @@
 
 A preset answers from one precomputed item per section (fetched with the tenant
 state in a single BatchGetItem); a custom range, or a preset whose local day has
-rolled, sums the stored per-day sections. Both give identical numbers.
+rolled, sums the stored per-day sections. Both give identical numbers. A preset
+found from an earlier day asks the aggregator to roll the tenant's presets.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
 
 from mediana import keys
 from mediana.definitions import FILTERS, REPORTS
@@ -125,6 +128,8 @@ def get_report(store: Store, tenant: str, report_id: str, query: Mapping[str, li
     else:
         summaries = summaries_from_days(store, tenant, view.gen, report.sections, span)
         source = "days"
+        if preset and found and not view.rebuilding:
+            roll_presets(store, tenant, span.end)
     directory = docs.get((keys.tenant_pk(tenant), keys.directory_base(view.gen)))
     body = build_report(report_id, summaries, filters, Roster.from_directory(directory))
     return {
@@ -148,6 +153,24 @@ def get_report(store: Store, tenant: str, report_id: str, query: Mapping[str, li
 
 
 _SEEN: dict[str, tuple[int, str]] = {}  # per container: the generation and time zone each tenant's readers last found
+_ROLLED: dict[str, date] = {}  # per container: the local day each tenant's presets were last asked to roll to
+
+
+def roll_presets(store: Store, tenant: str, today: date) -> bool:
+    """Ask the aggregator to roll a tenant's presets to today: presets roll on demand, not at
+    every local midnight, so an idle tenant nobody reads costs nothing a day (issue 11). Until
+    they roll, readers sum the day documents: the same numbers, a few more read units. One
+    message per tenant per day per container; SQS FIFO deduplicates the containers' copies,
+    and a tenant already rolled costs the aggregator one read. Best effort: a refused send is
+    asked again by the next read, and the read it came from is answered all the same."""
+    if _ROLLED.get(tenant) == today:
+        return False
+    try:
+        store.enqueue(tenant, "presets", f"{tenant}:presets:{today.isoformat()}")
+    except (BotoCoreError, ClientError):
+        return False
+    _ROLLED[tenant] = today
+    return True
 
 
 def _read_state_and_docs(

@@ -153,10 +153,3 @@ def local_date(ns: int, tz: str) -> date:
 
 def local_today(tz: str, at_ns: int | None = None) -> date:
     return local_date(now_ns() if at_ns is None else at_ns, tz)
-
-
-def next_local_midnight_s(tz: str, at_ns: int | None = None) -> int:
-    """The epoch second the tenant's next local day starts (DST-aware)."""
-    today = local_today(tz, at_ns)
-    start = datetime.combine(today + timedelta(days=1), datetime.min.time(), zone(tz))
-    return (start.astimezone(UTC) - _EPOCH) // timedelta(seconds=1)
