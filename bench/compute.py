@@ -21,8 +21,9 @@ sys.path[:0] = ["shared"]
 
 from mediana import blobs  # noqa: E402
 from mediana.aggregate import _preset_doc  # noqa: E402
-from mediana.batch import build_presets, merge_days, tenant_timezone  # noqa: E402
+from mediana.batch import merge_days, tenant_timezone  # noqa: E402
 from mediana.contrib import contributions  # noqa: E402
+from mediana.presets import build_presets  # noqa: E402
 from mediana.records import Rejection, parse_line  # noqa: E402
 from mediana.timeutil import local_today  # noqa: E402
 from mediana.world import LoadedState, fold  # noqa: E402
@@ -60,7 +61,7 @@ def main() -> None:
     t = time.perf_counter()
     days = merge_days({}, delta)
     today = local_today(tz)
-    docs = [_preset_doc(summary, today) for summary in build_presets(today, days, apart=today).values()]
+    docs = [_preset_doc(key, summary, today) for key, summary in build_presets(today, days, apart=today).items()]
     stages["day documents + presets"] = time.perf_counter() - t
 
     total = sum(stages.values())
@@ -69,10 +70,11 @@ def main() -> None:
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"{'total':<38}{total:>8.2f} s   peak RSS {peak_mb:.0f} MB")
     print(f"lines {len(raw)}, records {len(records)}, rejected {rejected}, contacts {len(state.worlds)}, "
-          f"day documents {len(days)}, preset documents {len(docs)}, timezone {tz}")  # fmt: skip
+          f"day documents {len(days)}, preset items (buckets) {len(docs)}, timezone {tz}")  # fmt: skip
     stored = sorted(((blobs.encode(d), d) for d in docs), key=lambda x: -sum(map(len, x[0])))
     for parts, doc in stored[:3]:  # items are compressed JSON in parts of blobs.PART_BYTES (< 400 KB each)
-        print(f"preset {doc['preset']}#{doc['section']}: {sum(map(len, parts)):,} bytes stored in {len(parts)} "
+        bucket = f"#{doc['bucket']}" if "bucket" in doc else ""
+        print(f"preset {doc['preset']}#{doc['section']}{bucket}: {sum(map(len, parts)):,} bytes in {len(parts)} "
               f"part(s), {len(doc['cur'])} cells")  # fmt: skip
     print(f"against the baseline (DuckDB ~0.7 s on the 365-day demo file): {total / 0.7:.1f}x")
     print(f"compute_seconds={total:.2f} records={len(records)}")

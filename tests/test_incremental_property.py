@@ -11,9 +11,8 @@ from typing import Any
 from helpers import Model, normalise
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from mediana.batch import build_presets, update_presets
+from mediana.presets import build_presets, empty_presets, update_presets
 from mediana.ranges import PRESETS, preset_range
-from mediana.sections import SECTIONS, RangeSummary
 from mediana.timeutil import format_instant
 
 # MEDIANA_PROPERTY_EXAMPLES=5000 for a long local hunt; CI keeps the default.
@@ -191,7 +190,7 @@ def test_incremental_refresh_equals_full_rebuild(case: tuple[list[dict[str, Any]
     full.apply(normalise(recs))
 
     incremental = Model(TZ)
-    presets = {(p, s): RangeSummary(s, preset_range(p, TODAY)) for p in PRESETS for s in SECTIONS}
+    presets = empty_presets(TODAY)  # every bucket of every preset
     seq = 1
     for delta in deltas:
         batch = normalise(delta, seq)

@@ -6,6 +6,7 @@ rewrites no preset, and every answer is still exactly the sum of its days."""
 from __future__ import annotations
 
 import json
+import sys
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,8 +14,9 @@ from zoneinfo import ZoneInfo
 import botocore.client
 import pytest
 from mediana import aggregate, keys, readapi
-from mediana.batch import build_presets, compute_batch, merge_days
+from mediana.batch import compute_batch, merge_days
 from mediana.definitions import REPORTS
+from mediana.presets import build_presets, merged
 from mediana.ranges import PRESETS, preset_range
 from mediana.records import parse_record
 from mediana.sections import SECTIONS
@@ -40,7 +42,7 @@ def _days(seed: int, tenant: str = "acme") -> dict[Any, Any]:
 def test_a_preset_without_today_plus_todays_document_is_the_whole_preset(seed: int) -> None:
     days = _days(seed)
     today = local_today(TZ)
-    whole, apart = build_presets(today, days), build_presets(today, days, apart=today)
+    whole, apart = merged(build_presets(today, days)), merged(build_presets(today, days, apart=today))
     kept = 0
     for (preset, section), summary in apart.items():
         day = days.get((section, today.isoformat()))
@@ -122,28 +124,69 @@ def test_a_change_to_today_rewrites_no_dated_preset_and_answers_stay_exact(stack
     assert _both_paths("acme") == compared
 
 
-def test_presets_written_before_keep_answering_and_are_rebuilt_once(stack: Any) -> None:
-    """A tenant whose presets hold today (no ``apart``) and whose state has the old mark."""
+def test_a_late_change_rewrites_its_days_bucket_not_the_whole_preset(
+    stack: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Write only what changed: a change three days back rewrites, of each long preset, the one
+    bucket holding that day -- a small part of the preset's stored bytes."""
+    _load(stack, "acme")
+    pk = keys.presets_pk("acme", 0)
+    whole = dict.fromkeys(stack.store.part_counts(pk), 0)
+    for base, (doc, _) in stack.store.get_docs(pk, list(whole)).items():
+        whole[base] = len(json.dumps(doc))
+    written: list[str] = []
+    real = type(stack.store).put_docs
+
+    def recording(self: Any, where: str, docs: Any, *args: Any, **kwargs: Any) -> int:
+        if where == pk:
+            written.extend(docs)
+        return real(self, where, docs, *args, **kwargs)
+
+    monkeypatch.setattr(type(stack.store), "put_docs", recording)
+    _newer(stack, "acme", 3)
+    assert not aggregate.refresh_tenant(stack.store, "acme").idle
+    long_presets = {"last_30_days", "last_90_days", "last_365_days"}
+    dated = [s for s in SECTIONS if not SECTIONS[s].cumulative]  # the cumulative one is one small item
+    rewritten = {base for base in written if base.split("#")[0] in long_presets and base.split("#")[1] in dated}
+    assert rewritten and all(base.count("#") == 2 for base in rewritten)  # buckets only
+    for preset in long_presets:  # one bucket per section of each long preset
+        sections = [base.split("#")[1] for base in rewritten if base.startswith(preset + "#")]
+        assert len(sections) == len(set(sections)) > 0, (preset, sections)
+    stored = sum(v for b, v in whole.items() if b.split("#")[0] in long_presets and b.split("#")[1] in dated)
+    share = sum(whole[b] for b in rewritten) / stored
+    assert share < 0.3, share  # whole presets: 1.0; the 40-day demo fills 1-4 buckets of the longer two
+    assert _both_paths("acme") == len(REPORTS) * 6
+
+
+def test_presets_in_the_former_layout_answer_from_days_until_rebuilt_once_in_buckets(stack: Any) -> None:
+    """A tenant whose presets are one item each (no buckets) and whose state has the old mark:
+    readers sum the days (the same numbers); the next run rebuilds every preset in buckets and
+    deletes the former items."""
     _load(stack, "acme")
     today = local_today(TZ)
     state = stack.store.get_state("acme")
-    gen = int(state.gen or 0)
-    days = stack.store.day_docs("acme", gen, SECTIONS, today - timedelta(days=800), today, consistent=True)
-    old_docs = {}
-    for (preset, section), summary in build_presets(today, days).items():  # the former shape: today inside
+    pk = keys.presets_pk("acme", int(state.gen or 0))
+    old_parts = stack.store.part_counts(pk)
+    stack.store.put_docs(pk, {}, old_parts)  # nothing in the new layout
+    days = stack.store.day_docs("acme", 0, SECTIONS, today - timedelta(days=800), today, consistent=True)
+    former = {}
+    for (preset, section), summary in merged(build_presets(today, days, apart=today)).items():
         doc = summary.to_doc()
-        doc["as_of"] = today.isoformat()
-        old_docs[keys.preset_base(preset, section)] = doc
-    parts = {b: n for b, (_, n) in stack.store.get_docs(keys.presets_pk("acme", gen), list(old_docs)).items()}
-    stack.store.put_docs(keys.presets_pk("acme", gen), old_docs, parts)
-    state.update(actions=[type(state).presets_as_of.set(today.isoformat())])
-    assert _both_paths("acme") == len(REPORTS) * 6  # read as they are: nothing added twice
+        doc.update(as_of=today.isoformat(), apart=today.isoformat())
+        former[keys.preset_base(preset, section)] = doc
+    stack.store.put_docs(pk, former)
+    state.update(actions=[type(state).presets_as_of.set(f"{today.isoformat()}/apart")])
+    span = preset_range("last_365_days", today)
+    read = get("/v1/reports/response-time?range=last_365_days", "acme")[2]
+    custom = get(f"/v1/reports/response-time?from={span.start}&to={span.end}", "acme")[2]
+    assert read["source"] == "days" and read["values"] == custom["values"]
 
     run = aggregate.refresh_tenant(stack.store, "acme")
-    assert not run.idle and run.presets_written > 0  # rebuilt in the new shape, once
+    assert not run.idle and run.presets_written > len(former)  # rebuilt in buckets, once
     assert stack.store.get_state("acme").presets_as_of == aggregate.presets_mark(today)
-    stored = stack.store.get_docs(keys.presets_pk("acme", gen), [keys.preset_base("last_30_days", "rt")])
-    assert all(doc.get("apart") == today.isoformat() for doc, _ in stored.values())
+    stored = stack.store.part_counts(pk)
+    assert stored.keys() == old_parts.keys()  # the former items are gone
+    assert any(base.count("#") == 2 for base in stored)  # buckets
     assert _both_paths("acme") == len(REPORTS) * 6
     assert aggregate.refresh_tenant(stack.store, "acme").idle
 
@@ -186,8 +229,8 @@ def test_a_preset_in_several_parts_is_read_in_two_requests(
 
     monkeypatch.setattr(blobs, "PART_BYTES", 1_000)
     _load(stack, "acme")
-    parts = stack.store.get_docs(keys.presets_pk("acme", 0), [keys.preset_base("last_365_days", "rt")])
-    assert next(iter(parts.values()))[1] >= 2  # really in several parts
+    parts = stack.store.part_counts(keys.presets_pk("acme", 0))
+    assert max(n for base, n in parts.items() if base.startswith("last_365_days#rt#")) >= 2  # several parts
     get("/v1/reports/response-time?range=last_365_days", "acme")  # the container learns the tenant
     read_requests.clear()
     status, _, body = get("/v1/reports/response-time?range=last_365_days", "acme")
@@ -230,9 +273,23 @@ def test_an_idle_tenant_is_not_woken_at_midnight_and_its_first_reader_rolls_its_
     assert first["source"] == again["source"] == "days" and sent == ["presets"]  # one roll asked, per day
     assert first["values"] == custom["values"] and first["comparison"] == custom["comparison"]
 
+    pk = keys.presets_pk("acme", 0)
+    stored = stack.store.part_counts(pk)
+    written: list[str] = []
+    real_put = type(stack.store).put_docs
+
+    def recording(self: Any, where: str, docs: Any, *args: Any, **kwargs: Any) -> int:
+        written.extend(docs if where == pk else [])
+        return real_put(self, where, docs, *args, **kwargs)
+
+    monkeypatch.setattr(type(stack.store), "put_docs", recording)
     while stack.pump.queue():  # the aggregator takes the message
         pass
     assert stack.store.get_state("acme").presets_as_of == aggregate.presets_mark(tomorrow)
+    buckets = [b for b in stored if b.count("#") == 2]
+    assert len([b for b in written if b in buckets]) < len(buckets) / 4  # the edges of each range only
+    monkeypatch.setattr(sys.modules[__name__], "local_today", lambda tz, at_ns=None: tomorrow)
+    assert _both_paths("acme") == len(REPORTS) * 6  # every report, every preset: the days' numbers
     rolled = get("/v1/reports/response-time?range=last_30_days", "acme")[2]
     assert rolled["source"] == "preset" and rolled["values"] == first["values"]
     assert rolled["comparison"] == first["comparison"] and sent == ["presets"]

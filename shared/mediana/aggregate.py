@@ -21,12 +21,13 @@ from datetime import date
 from typing import Any
 
 from mediana import generations, keys
-from mediana.batch import build_presets, compute_batch, merge_days, update_presets
+from mediana.batch import compute_batch, merge_days
 from mediana.contrib import empty_world
 from mediana.poison import PoisonRecords, isolate
+from mediana.presets import PresetKey, bucket_ids, build_presets, touched, unchanged_at_roll, update_presets
 from mediana.ranges import PRESETS, preset_range, preset_span
 from mediana.records import newer
-from mediana.sections import SECTIONS, RangeSummary, decode_counter, encode_counter, keeps_today_apart, kept_apart
+from mediana.sections import SECTIONS, RangeSummary, decode_counter, encode_counter, keeps_today_apart
 from mediana.store import US, Store, TenantState
 from mediana.timeutil import format_us, local_today, now_us
 from mediana.world import LoadedState, empty_directory, route_ids, touched_contacts, upgrade_directory, upgrade_stored
@@ -66,7 +67,7 @@ def _apply(store: Store, tenant: str, journal: dict[str, Any]) -> int:
     written = 0
     gen = int(journal.get("gen", 0))
     for pk, name in zip(keys.generation_pks(tenant, gen), ("worlds", "routes", "days", "presets"), strict=True):
-        docs = {base: pair[0] for base, pair in journal[name].items()}
+        docs = {base: pair[0] for base, pair in journal[name].items() if pair[0] is not None}  # None: delete
         olds = {base: pair[1] for base, pair in journal[name].items()}
         written += store.put_docs(pk, docs, olds, batch=journal["batch"])
     if journal.get("directory"):
@@ -141,68 +142,96 @@ def _zone_of(tenant_record: dict[str, Any] | None) -> str:
 
 def _presets(
     store: Store, tenant: str, state: TenantState, today: date, new_days: dict[tuple[str, str], Any], delta: Any
-) -> dict[str, tuple[dict[str, Any], int]]:
-    """Preset documents to write: updated in place by the day delta while they
-    are for today, rebuilt from the day documents when the local day rolled."""
+) -> dict[str, tuple[dict[str, Any] | None, int]]:
+    """Preset buckets to write: the ones the day delta changes, updated in place while the
+    presets are for today; every bucket, rebuilt from the day documents, when the local day
+    rolled (``mediana.presets``)."""
     gen = generations.building_gen(state)
+    pk = keys.presets_pk(tenant, gen)
     if state.presets_as_of == presets_mark(today):
-        sections = {s for s, d in delta if not kept_apart(s, d, today.isoformat())}
-        bases = [keys.preset_base(p, s) for p in PRESETS for s in sections]
-        stored = store.get_docs(keys.presets_pk(tenant, gen), bases)
-        summaries = {}
-        parts = {}
-        for base, (doc, n) in stored.items():
-            summary = RangeSummary.from_doc(doc)
-            summaries[(summary.span.preset or "", summary.section)] = summary
-            parts[base] = n
-        for p in PRESETS:
-            for s in sections:
-                if (p, s) not in summaries:  # first data ever in this section
-                    summaries[(p, s)] = RangeSummary(s, preset_range(p, today))
-        changed = update_presets(summaries, delta, apart=today)
-        return {
-            keys.preset_base(p, s): (_preset_doc(summaries[(p, s)], today), parts.get(keys.preset_base(p, s), 0))
-            for p, s in changed
-        }
+        in_place = _presets_in_place(store, pk, today, delta)
+        if in_place is not None:
+            return in_place
     span = preset_span(today)
     days = store.day_docs(tenant, gen, SECTIONS, span.start, span.end, consistent=True)
     days.update(new_days)
     presets = build_presets(today, days, apart=today)
-    old = _stored_part_counts(store, tenant, gen)
-    # an empty preset with nothing stored is not written: a reader finds no preset and
-    # sums the (absent) days, the in-place path starts it from empty. One that keeps today
-    # apart is written even empty: today's data (in its day documents) is read through it,
-    # and the in-place path never writes it for today's changes alone.
-    return {
-        base: (_preset_doc(summary, today), old.get(base, 0))
-        for (p, s), summary in presets.items()
-        if (base := keys.preset_base(p, s)) in old
-        or summary.cur
-        or summary.prev
-        or keeps_today_apart(s, summary.span, today)
-    }
+    old = store.part_counts(pk)  # every stored item: what is not rewritten is deleted
+    before = _presets_day(state)
+    changed = touched(delta, today, apart=today)
+    docs: dict[str, tuple[dict[str, Any] | None, int]] = {}
+    keep: set[str] = set()
+    for p in PRESETS:
+        span = preset_range(p, today)
+        for s in SECTIONS:
+            ids = bucket_ids(p, s, span)
+            stored = [i for i, b in enumerate(ids) if keys.preset_base(p, s, b) in old]
+            data = [i for i, b in enumerate(ids) if presets[(p, s, b)].cur or presets[(p, s, b)].prev]
+            # a preset with nothing in it and nothing stored is not written: a reader finds no
+            # preset and sums the (absent) days. One that keeps today apart is written even
+            # empty (its last bucket): today's data, in its day documents, is read through it.
+            if not stored and not data and not keeps_today_apart(s, span, today):
+                continue
+            for b in ids[min([*stored, *data, len(ids) - 1]) :]:  # the run (mediana.presets)
+                key, base = (p, s, b), keys.preset_base(p, s, b)
+                keep.add(base)
+                # the day rolled (or a rebuild on the same day): a stored bucket whose days keep
+                # their parts, and that this batch does not change, holds its cells already
+                if base in old and before is not None and key not in changed and unchanged_at_roll(key, before, today):
+                    continue
+                docs[base] = (_preset_doc(key, presets[key], today), old.get(base, 0))
+    # buckets that left the ranges, items of a former layout: deleted
+    return docs | {base: (None, n) for base, n in old.items() if base not in keep}
 
 
-def _stored_part_counts(store: Store, tenant: str, gen: int) -> dict[str, int]:
-    bases = [keys.preset_base(p, s) for p in PRESETS for s in SECTIONS]
-    return {base: n for base, (_, n) in store.get_docs(keys.presets_pk(tenant, gen), bases).items()}
+def _presets_day(state: TenantState) -> date | None:
+    """The local day the stored presets are for, when they are in today's shape."""
+    day, _, shape = str(state.presets_as_of or "").partition("/")
+    try:
+        return date.fromisoformat(day) if shape == PRESETS_SHAPE else None
+    except ValueError:
+        return None
 
 
-PRESETS_SHAPE = "apart"
+PRESETS_SHAPE = "buckets"
 
 
 def presets_mark(today: date) -> str:
     """The state's ``presets_as_of``: the local day the presets are for, and their shape
-    (today kept apart). A state written before that shape fails the comparison, so its
-    presets are rebuilt once, in the new shape."""
+    (today kept apart, day buckets). A state written before that shape fails the
+    comparison, so its presets are rebuilt once, in the new shape."""
     return f"{today.isoformat()}/{PRESETS_SHAPE}"
 
 
-def _preset_doc(summary: RangeSummary, today: date) -> dict[str, Any]:
-    """A preset's item; ``apart`` names the day whose cells it leaves to that day's
+def _presets_in_place(
+    store: Store, pk: str, today: date, delta: Any
+) -> dict[str, tuple[dict[str, Any] | None, int]] | None:
+    """The buckets the delta changes, read, updated and returned for writing; None when one
+    is not stored: the caller rebuilds the presets from the days, writing what changed."""
+    wanted = touched(delta, today, apart=today)
+    stored = store.get_docs(pk, [keys.preset_base(*key) for key in wanted])
+    if len(stored) < len(wanted):  # a preset's first data, or data before its run: a rebuild writes it
+        return None
+    summaries: dict[PresetKey, RangeSummary] = {}
+    parts: dict[str, int] = {}
+    for base, (doc, n) in stored.items():
+        summary = RangeSummary.from_doc(doc)
+        summaries[(summary.span.preset or "", summary.section, doc.get("bucket"))] = summary
+        parts[base] = n
+    changed = update_presets(summaries, delta, apart=today)
+    return {
+        keys.preset_base(*key): (_preset_doc(key, summaries[key], today), parts.get(keys.preset_base(*key), 0))
+        for key in changed
+    }
+
+
+def _preset_doc(key: PresetKey, summary: RangeSummary, today: date) -> dict[str, Any]:
+    """A preset bucket's item; ``apart`` names the day whose cells it leaves to that day's
     document (every preset of a dated section that contains today)."""
     doc = summary.to_doc()
     doc["as_of"] = today.isoformat()
+    if key[2] is not None:
+        doc["bucket"] = key[2]
     if keeps_today_apart(summary.section, summary.span, today):
         doc["apart"] = today.isoformat()
     return doc
@@ -312,7 +341,7 @@ def _one_batch(
         },
     }
     report.days_written = len(new_days)
-    report.presets_written = len(presets)
+    report.presets_written = sum(doc is not None for doc, _ in presets.values())
     key = keys.journal_key(tenant, batch_no, owner)  # per attempt: a rival never overwrites it
     store.put_journal(key, gzip.compress(json.dumps(journal, separators=(",", ":")).encode(), 5))
     store.set_pending(tenant, cursor, {"batch": batch_no, "key": key}, owner)

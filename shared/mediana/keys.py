@@ -78,8 +78,9 @@ def day_base(section: str, iso_date: str) -> str:
     return f"{section}#{iso_date}"
 
 
-def preset_base(preset: str, section: str) -> str:
-    return f"{preset}#{section}"
+def preset_base(preset: str, section: str, bucket: int | None = None) -> str:
+    """A preset's item, or one of its day buckets (``mediana.presets``)."""
+    return f"{preset}#{section}" if bucket is None else f"{preset}#{section}#{bucket:05d}"
 
 
 def part_sk(base: str, part: int) -> str:

@@ -18,10 +18,11 @@ from mediana import keys
 from mediana.definitions import FILTERS, REPORTS
 from mediana.generations import ReadView, read_view
 from mediana.meter import METER
+from mediana.presets import apart_day, bucket_ids, stored_run, valid_for
 from mediana.ranges import PRESETS, DateRange, RangeError, preset_range, resolve_range
 from mediana.records import CALL_OUTCOMES, CHANNELS
 from mediana.reports import Roster, build_report
-from mediana.sections import SECTIONS, RangeSummary, decode_counter, keeps_today_apart
+from mediana.sections import SECTIONS, RangeSummary, add_into, decode_counter, keeps_today_apart
 from mediana.store import Store
 from mediana.timeutil import local_today
 
@@ -118,18 +119,21 @@ def get_report(store: Store, tenant: str, report_id: str, query: Mapping[str, li
     named = [name for name in LABELLED if filters.get(name)]  # ids the SPA shows: their names too
     view, docs = _read_state_and_docs(store, tenant, preset, report.sections, report.needs_directory or bool(named))
     tz = view.tz
-    span = resolve_range(local_today(tz), ranges["range"], ranges["from"], ranges["to"], report.default_range)
+    today = local_today(tz)
+    span = resolve_range(today, ranges["range"], ranges["from"], ranges["to"], report.default_range)
 
     presets_pk = keys.presets_pk(tenant, view.gen)
-    found = [doc for (pk, _), doc in docs.items() if pk == presets_pk]
-    if preset and len(found) == len(report.sections) and all(_fresh(d, span) for d in found):
-        summaries = {doc["section"]: _with_day_apart(doc, docs, keys.days_pk(tenant, view.gen)) for doc in found}
+    found = {base: doc for (pk, base), doc in docs.items() if pk == presets_pk}
+    runs = _runs(preset, report.sections, span, found) if preset else None
+    if preset and runs is not None and all(valid_for(doc, span, today) for run in runs.values() for doc in run):
+        days_pk = keys.days_pk(tenant, view.gen)
+        summaries = {s: _with_day_apart(s, span, today, run, docs, days_pk) for s, run in runs.items()}
         source = "preset"
     else:
         summaries = summaries_from_days(store, tenant, view.gen, report.sections, span)
         source = "days"
-        if preset and found and not view.rebuilding:
-            roll_presets(store, tenant, span.end)
+        if preset and any(not valid_for(doc, span, today) for doc in found.values()) and not view.rebuilding:
+            roll_presets(store, tenant, span.end)  # presets of an earlier day
     directory = docs.get((keys.tenant_pk(tenant), keys.directory_base(view.gen)))
     body = build_report(report_id, summaries, filters, Roster.from_directory(directory))
     return {
@@ -183,10 +187,12 @@ def _read_state_and_docs(
     sections = list(sections)
 
     def wanted(gen: int, tz: str) -> list[tuple[str, str]]:
-        out = [(keys.presets_pk(tenant, gen), keys.preset_base(preset, s)) for s in sections] if preset else []
         today = local_today(tz)
-        if preset:  # today's day documents of the presets that leave today to them
+        out = []
+        if preset:  # every bucket, and today's day documents of the presets that leave today to them
             span = preset_range(preset, today)
+            pk = keys.presets_pk(tenant, gen)
+            out = [(pk, keys.preset_base(preset, s, b)) for s in sections for b in bucket_ids(preset, s, span)]
             apart = [s for s in sections if keeps_today_apart(s, span, today)]
             out += [(keys.days_pk(tenant, gen), keys.day_base(s, today.isoformat())) for s in apart]
         return out + ([(keys.tenant_pk(tenant), keys.directory_base(gen))] if directory else [])
@@ -208,20 +214,39 @@ def _read_state_and_docs(
     return view, docs
 
 
-def _fresh(doc: Mapping[str, Any], span: DateRange) -> bool:
-    apart = doc.get("apart")
-    same_range = doc.get("from") == span.start.isoformat() and doc.get("to") == span.end.isoformat()
-    return same_range and apart in (None, span.end.isoformat())  # the day kept apart is today's
+def _runs(
+    preset: str, sections: Iterable[str], span: DateRange, found: Mapping[str, Any]
+) -> dict[str, list[Any]] | None:
+    """Each section's stored buckets of the preset (``presets.stored_run``), or None if one has none."""
+    out = {}
+    for s in sections:
+        by_bucket = {b: found.get(keys.preset_base(preset, s, b)) for b in bucket_ids(preset, s, span)}
+        run = stored_run(preset, s, span, [b for b, doc in by_bucket.items() if doc is not None])
+        if run is None:
+            return None
+        out[s] = [by_bucket[b] for b in run]
+    return out
 
 
-def _with_day_apart(doc: Mapping[str, Any], docs: Mapping[tuple[str, str], Any], days_pk: str) -> RangeSummary:
-    """A preset's summary plus the day it leaves to its day document (none stored: nothing
-    happened that day). A preset written before days were kept apart has no ``apart``."""
-    summary = RangeSummary.from_doc(doc)
-    apart = doc.get("apart")
-    day = docs.get((days_pk, keys.day_base(summary.section, apart))) if apart else None
-    if day is not None:
-        summary.fold_doc(str(apart), decode_counter(day["cells"]))
+def _with_day_apart(
+    section: str,
+    span: DateRange,
+    today: date,
+    buckets: list[Mapping[str, Any]],
+    docs: Mapping[tuple[str, str], Any],
+    days_pk: str,
+) -> RangeSummary:
+    """A preset's summary -- the sum of its buckets -- plus the day it leaves to its day
+    document (none stored: nothing happened that day)."""
+    summary = RangeSummary(section, span)
+    for doc in buckets:
+        add_into(summary.cur, decode_counter(doc["cur"]))
+        add_into(summary.prev, decode_counter(doc["prev"]))
+    apart = apart_day(section, span, today)
+    if apart is not None:
+        day = docs.get((days_pk, keys.day_base(section, apart.isoformat())))
+        if day is not None:
+            summary.fold_doc(apart.isoformat(), decode_counter(day["cells"]))
     return summary
 
 

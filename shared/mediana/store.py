@@ -533,6 +533,25 @@ class Store:
             out[base] = blobs.decode([p.v for p in parts[:n]])
         return out
 
+    def part_counts(self, pk: str) -> dict[str, int]:
+        """{base: part count} of every document stored under ``pk`` (one Query, keys and
+        counts only): what a rewrite of the whole partition must delete if it does not rewrite."""
+        pages = self.ddb.get_paginator("query").paginate(
+            TableName=self.cfg.state_table,
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": {"S": pk}},
+            ProjectionExpression="sk, #n",
+            ExpressionAttributeNames={"#n": "n"},
+            ConsistentRead=True,
+        )
+        out: dict[str, int] = {}
+        for page in pages:
+            for raw in page["Items"]:
+                sk = raw["sk"]["S"]
+                base, index = keys.base_of(sk), int(sk[-3:])
+                out[base] = max(out.get(base, 0), index + 1, int(raw.get("n", {}).get("N", 1)))
+        return out
+
     def put_docs(
         self, pk: str, docs: Mapping[str, Any], old_parts: Mapping[str, int] | None = None, batch: int | None = None
     ) -> int:
