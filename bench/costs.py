@@ -18,7 +18,7 @@ import os
 import sys
 import time
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 sys.path[:0] = ["shared", "cli", "."]
@@ -38,10 +38,12 @@ def main() -> None:
     store = stack.start()
     pump = stack.pump
     from mediana import keys
+    from mediana.aggregate import presets_mark
     from mediana.auth import mint
     from mediana.definitions import REPORTS
     from mediana.meter import METER
     from mediana.ranges import preset_range
+    from mediana.timeutil import local_today
     from mediana_cli.demo import generate, write_jsonl
 
     now = time.time()
@@ -68,13 +70,15 @@ def main() -> None:
         return out
 
     def midnight(tenant: str, wake: bool) -> None:
-        """The local day rolls: the presets are from yesterday. Nothing wakes the tenant (presets
-        roll on demand); ``wake`` stands in for the busy tenant's next delta, which rolls them."""
+        """The local day rolls: the presets are from yesterday (the clock stays, so the state says
+        so, and the roll writes what a real one would: the buckets at the edges). Nothing wakes
+        the tenant (presets roll on demand); ``wake`` stands in for the busy tenant's next delta."""
+        yesterday = local_today(store.get_state(tenant).tz or "UTC") - timedelta(days=1)
         store.ddb.update_item(
             TableName=store.cfg.state_table,
             Key={"pk": {"S": keys.tenant_pk(tenant)}, "sk": {"S": keys.STATE_SK}},
             UpdateExpression="SET presets_as_of = :d",
-            ExpressionAttributeValues={":d": {"S": "2000-01-01"}},
+            ExpressionAttributeValues={":d": {"S": presets_mark(yesterday)}},
         )
         if wake:
             store.mark_due(tenant, int(time.time()))
