@@ -1,0 +1,75 @@
+"""Preset bytes a busy day's deltas rewrite, on the domain alone: day buckets against whole presets.
+
+The busy demo tenant's last 24 hours arrive as 96 quarter-hour slices over its history (as in
+costs.py); each slice is folded, and the preset items it changes are encoded as stored
+(compressed JSON, rounded up to 1 KB a write: DynamoDB's WRU). Baseline: the same presets as
+one item each (the layout before day buckets), i.e. every changed preset rewritten whole.
+Usage: python bench/preset_writes.py [history_days] [contacts_per_day]
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections import Counter
+
+sys.path[:0] = ["shared", "cli"]
+
+from mediana import blobs  # noqa: E402
+from mediana.aggregate import _preset_doc  # noqa: E402
+from mediana.batch import compute_batch, merge_days, tenant_timezone  # noqa: E402
+from mediana.contrib import contributions  # noqa: E402
+from mediana.presets import build_presets, merged, update_presets  # noqa: E402
+from mediana.records import parse_record  # noqa: E402
+from mediana.timeutil import local_today  # noqa: E402
+from mediana.world import LoadedState  # noqa: E402
+from mediana_cli.demo import generate, write_jsonl  # noqa: E402
+
+SLICES = 96
+
+
+def _wru(doc: dict[str, object]) -> int:
+    return sum(-(-len(part) // 1024) for part in blobs.encode(doc))
+
+
+def main() -> None:
+    history = int(sys.argv[1]) if len(sys.argv) > 1 else 365
+    per_day = float(sys.argv[2]) if len(sys.argv) > 2 else 30.0
+    cutoff = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 86400))
+    raw = [json.loads(line) for line in write_jsonl(generate("busy", history + 1, 3, per_day))]
+    stamped = []
+    for seq, item in enumerate(raw, start=1):
+        rec = parse_record(item, "busy")
+        assert isinstance(rec, dict)
+        stamped.append((item["updated_at"], {**rec, "seq": seq}))
+    old = [r for at, r in stamped if at < cutoff]
+    day = [r for at, r in sorted((x for x in stamped if x[0] >= cutoff), key=lambda x: x[0])]
+    state = LoadedState()
+    compute_batch(old, state, "UTC")
+    tz = tenant_timezone(state)
+    days = merge_days({}, contributions(state.worlds.values(), tz))
+    today = local_today(tz)
+    buckets = build_presets(today, days, apart=today)
+    written: Counter[str] = Counter()
+    per_slice = len(day) // SLICES + 1
+    for i in range(SLICES):
+        chunk = day[i * per_slice : (i + 1) * per_slice]
+        if not chunk:
+            continue
+        delta = compute_batch(chunk, state, tz).day_delta
+        changed = update_presets(buckets, delta, apart=today)
+        whole = merged(buckets)
+        for key in changed:
+            written["buckets"] += _wru(_preset_doc(key, buckets[key], today))
+        for p, s in {key[:2] for key in changed}:
+            written["whole presets (baseline)"] += _wru(_preset_doc((p, s, None), whole[(p, s)], today))
+    print(f"busy tenant, {history}-day history, {len(day)} lines in {SLICES} slices of ~{per_slice}:")
+    for name, units in written.items():
+        print(f"  {name:<26} {units / SLICES:6.1f} WRU of preset writes a quarter-hour")
+    ratio = written["whole presets (baseline)"] / max(written["buckets"], 1)
+    print(f"buckets write {ratio:.1f}x less than whole presets")
+
+
+if __name__ == "__main__":
+    main()
