@@ -124,6 +124,19 @@ def test_a_change_to_today_rewrites_no_dated_preset_and_answers_stay_exact(stack
     assert _both_paths("acme") == compared
 
 
+def _bases_written(stack: Any, monkeypatch: pytest.MonkeyPatch, pk: str) -> list[str]:
+    """The documents written under ``pk`` from now on (filled as the Store writes)."""
+    written: list[str] = []
+    real_put = type(stack.store).put_docs
+
+    def recording(self: Any, where: str, docs: Any, *args: Any, **kwargs: Any) -> int:
+        written.extend(docs if where == pk else [])
+        return real_put(self, where, docs, *args, **kwargs)
+
+    monkeypatch.setattr(type(stack.store), "put_docs", recording)
+    return written
+
+
 def test_a_late_change_rewrites_its_days_bucket_not_the_whole_preset(
     stack: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -134,15 +147,7 @@ def test_a_late_change_rewrites_its_days_bucket_not_the_whole_preset(
     whole = dict.fromkeys(stack.store.part_counts(pk), 0)
     for base, (doc, _) in stack.store.get_docs(pk, list(whole)).items():
         whole[base] = len(json.dumps(doc))
-    written: list[str] = []
-    real = type(stack.store).put_docs
-
-    def recording(self: Any, where: str, docs: Any, *args: Any, **kwargs: Any) -> int:
-        if where == pk:
-            written.extend(docs)
-        return real(self, where, docs, *args, **kwargs)
-
-    monkeypatch.setattr(type(stack.store), "put_docs", recording)
+    written = _bases_written(stack, monkeypatch, pk)
     _newer(stack, "acme", 3)
     assert not aggregate.refresh_tenant(stack.store, "acme").idle
     long_presets = {"last_30_days", "last_90_days", "last_365_days"}
@@ -275,14 +280,7 @@ def test_an_idle_tenant_is_not_woken_at_midnight_and_its_first_reader_rolls_its_
 
     pk = keys.presets_pk("acme", 0)
     stored = stack.store.part_counts(pk)
-    written: list[str] = []
-    real_put = type(stack.store).put_docs
-
-    def recording(self: Any, where: str, docs: Any, *args: Any, **kwargs: Any) -> int:
-        written.extend(docs if where == pk else [])
-        return real_put(self, where, docs, *args, **kwargs)
-
-    monkeypatch.setattr(type(stack.store), "put_docs", recording)
+    written = _bases_written(stack, monkeypatch, pk)
     while stack.pump.queue():  # the aggregator takes the message
         pass
     assert stack.store.get_state("acme").presets_as_of == aggregate.presets_mark(tomorrow)

@@ -91,6 +91,11 @@ def base_of(sk: str) -> str:
     return sk[:-4]
 
 
+def part_of(sk: str) -> int:
+    """The part number of a document part's sort key (``part_sk``)."""
+    return int(sk[-3:])
+
+
 def quarantine_sk(received_iso: str, source: str, line: int) -> str:
     return f"{received_iso}#{source}#{line:08d}"
 

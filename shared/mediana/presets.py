@@ -44,12 +44,16 @@ def bucket_of(preset: str, section: str, day: date) -> Bucket:
     return None if w is None else (day - _EPOCH).days // w
 
 
+def _bucket_range(preset: str, section: str, span: DateRange) -> tuple[int, int] | None:
+    """The first and last bucket a preset's range and previous period cover (None: one item)."""
+    w = width(preset, section)
+    return None if w is None else ((span.previous.start - _EPOCH).days // w, (span.end - _EPOCH).days // w)
+
+
 def bucket_ids(preset: str, section: str, span: DateRange) -> list[Bucket]:
     """Every bucket a preset's range and previous period cover, oldest first."""
-    first, last = bucket_of(preset, section, span.previous.start), bucket_of(preset, section, span.end)
-    if first is None or last is None:
-        return [None]
-    return list(range(first, last + 1))
+    bounds = _bucket_range(preset, section, span)
+    return [None] if bounds is None else list(range(bounds[0], bounds[1] + 1))
 
 
 def bucket_days(preset: str, section: str, bucket: Bucket) -> tuple[date, date] | None:
@@ -61,14 +65,10 @@ def bucket_days(preset: str, section: str, bucket: Bucket) -> tuple[date, date] 
     return start, start + timedelta(days=w - 1)
 
 
-def preset_set(preset: str, section: str, today: date) -> dict[PresetKey, RangeSummary]:
-    """Every bucket of one preset, empty."""
-    span = preset_range(preset, today)
-    return {(preset, section, b): RangeSummary(section, span) for b in bucket_ids(preset, section, span)}
-
-
 def empty_presets(today: date) -> dict[PresetKey, RangeSummary]:
-    return {key: summary for p in PRESETS for s in SECTIONS for key, summary in preset_set(p, s, today).items()}
+    """Every bucket of every preset of every section, empty."""
+    spans = {p: preset_range(p, today) for p in PRESETS}
+    return {(p, s, b): RangeSummary(s, spans[p]) for p in PRESETS for s in SECTIONS for b in bucket_ids(p, s, spans[p])}
 
 
 def _routes(section: str, day_key: str) -> Iterable[PresetKey]:
@@ -83,15 +83,8 @@ def build_presets(
 ) -> dict[PresetKey, RangeSummary]:
     """Every bucket of every preset of every section, from stored day documents; with
     ``apart`` (today), that day's dated cells are left out (``kept_apart``)."""
-    apart_iso = apart.isoformat() if apart else None
     presets = empty_presets(today)
-    for (section, day_key), cells in days.items():
-        if kept_apart(section, day_key, apart_iso):
-            continue
-        for key in _routes(section, day_key):
-            summary = presets.get(key)  # None: a day before every bucket of the preset
-            if summary is not None:
-                summary.fold_doc(day_key, cells)
+    update_presets(presets, days, apart)  # a day before every bucket of a preset has no key: skipped
     return presets
 
 
@@ -106,10 +99,12 @@ def touched(delta: Contributions, today: date, apart: date | None = None) -> set
             continue
         for key in _routes(section, day_key):
             p, s, b = key
-            ids = bucket_ids(p, s, spans[p])
-            if (b is None and (SECTIONS[s].cumulative or _inside(day_key, spans[p]))) or (
-                b is not None and ids[0] is not None and ids[0] <= b <= ids[-1]  # type: ignore[operator]
-            ):
+            bounds = _bucket_range(p, s, spans[p])
+            if bounds is None or b is None:
+                inside = SECTIONS[s].cumulative or _inside(day_key, spans[p])
+            else:
+                inside = bounds[0] <= b <= bounds[1]
+            if inside:
                 out.add(key)
     return out
 
@@ -119,11 +114,10 @@ def _inside(day_key: str, span: DateRange) -> bool:
     return day in span or day in span.previous
 
 
-def stored_run(preset: str, section: str, span: DateRange, present: Iterable[Bucket]) -> list[Bucket] | None:
-    """The buckets a reader adds: a preset's stored buckets form a run that ends with its last
-    bucket (every one before the run is empty, and not stored); None when they do not (nothing
-    stored, or a gap)."""
-    ids = bucket_ids(preset, section, span)
+def stored_run(ids: list[Bucket], present: Iterable[Bucket]) -> list[Bucket] | None:
+    """The buckets a reader adds, of a preset's ``bucket_ids``: its stored buckets form a run
+    that ends with its last bucket (every one before the run is empty, and not stored); None
+    when they do not (nothing stored, or a gap)."""
     have = set(present)
     start = next((i for i, b in enumerate(ids) if b in have), None)
     if start is None or not all(b in have for b in ids[start:]):
@@ -132,9 +126,10 @@ def stored_run(preset: str, section: str, span: DateRange, present: Iterable[Buc
 
 
 def update_presets(
-    presets: Mapping[PresetKey, RangeSummary], delta: Contributions, apart: date | None = None
+    presets: Mapping[PresetKey, RangeSummary], delta: Mapping[DayKey, Counter], apart: date | None = None
 ) -> set[PresetKey]:
-    """Apply a day delta to the buckets given, in place; returns those that changed."""
+    """Apply a day delta (or whole day documents) to the buckets given, in place; returns
+    those that changed. A bucket not given is skipped."""
     apart_iso = apart.isoformat() if apart else None
     changed: set[PresetKey] = set()
     for (section, day_key), cells in delta.items():

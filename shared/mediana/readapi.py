@@ -220,8 +220,9 @@ def _runs(
     """Each section's stored buckets of the preset (``presets.stored_run``), or None if one has none."""
     out = {}
     for s in sections:
-        by_bucket = {b: found.get(keys.preset_base(preset, s, b)) for b in bucket_ids(preset, s, span)}
-        run = stored_run(preset, s, span, [b for b, doc in by_bucket.items() if doc is not None])
+        ids = bucket_ids(preset, s, span)
+        by_bucket = {b: found.get(keys.preset_base(preset, s, b)) for b in ids}
+        run = stored_run(ids, [b for b, doc in by_bucket.items() if doc is not None])
         if run is None:
             return None
         out[s] = [by_bucket[b] for b in run]

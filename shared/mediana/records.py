@@ -210,9 +210,10 @@ def version_hash(record: Record) -> str:
     try:
         canonical = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
     except TypeError:  # an int beyond 64 bits
-        canonical = b"\\"
-    if not canonical.isascii() or b"\\" in canonical or _has_float(record):
         canonical = _canonical_reference(record)
+    else:
+        if not canonical.isascii() or b"\\" in canonical or _has_float(record):
+            canonical = _canonical_reference(record)
     return hashlib.blake2b(canonical, digest_size=6).hexdigest()
 
 

@@ -548,7 +548,7 @@ class Store:
         for page in pages:
             for raw in page["Items"]:
                 sk = raw["sk"]["S"]
-                base, index = keys.base_of(sk), int(sk[-3:])
+                base, index = keys.base_of(sk), keys.part_of(sk)
                 out[base] = max(out.get(base, 0), index + 1, int(raw.get("n", {}).get("N", 1)))
         return out
 
