@@ -199,11 +199,16 @@ class _ApiHandler(BaseHTTPRequestHandler):
 
 
 def start_moto_server(port: int) -> Any:
-    """A moto server on 127.0.0.1:port, minus its costliest habit: it lists its own package
+    """A moto server on 127.0.0.1:port, minus its costliest habits: it lists its own package
     folder (os.listdir plus ~150 stats) on every request to route it, ~10 ms a request and
-    most of a demo load's time. The list never changes while it runs, so it is read once."""
+    most of a demo load's time (the list never changes while it runs, so it is read once);
+    and it sorts the whole table for every DynamoDB Query (``motoindex``)."""
     import moto.backends
     from moto.server import ThreadedMotoServer
+
+    from mediana_cli import motoindex
+
+    motoindex.install()
 
     if not hasattr(moto.backends, "_mediana_listed"):
         listed = tuple(moto.backends.list_of_moto_modules())
