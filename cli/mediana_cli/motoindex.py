@@ -60,7 +60,7 @@ class _Partition:
         (None: a condition not handled here). moto looks at the next item to decide
         whether a page that reached its Limit is continued: with it, the same answer."""
         values = [o.cast_value for o in objs]
-        comparison = _NAMES.get(comparison, comparison)  # moto passes "<=" as often as "LE"
+        comparison = _NAMES.get(comparison or "", comparison)  # moto passes "<=" as often as "LE"
         lo, hi = 0, len(self.values)
         if comparison is None:
             pass
