@@ -19,14 +19,14 @@ from pathlib import Path
 
 sys.path[:0] = ["shared"]
 
-from mediana import blobs  # noqa: E402
-from mediana.aggregate import _preset_doc  # noqa: E402
-from mediana.batch import merge_days, tenant_timezone  # noqa: E402
-from mediana.contrib import contributions  # noqa: E402
-from mediana.presets import build_presets  # noqa: E402
-from mediana.records import Rejection, parse_line  # noqa: E402
-from mediana.timeutil import local_today  # noqa: E402
-from mediana.world import LoadedState, fold  # noqa: E402
+from mediana.domain.batch import merge_days, tenant_timezone  # noqa: E402
+from mediana.domain.contrib import contributions  # noqa: E402
+from mediana.domain.presets import build_presets  # noqa: E402
+from mediana.domain.records import Rejection, parse_line  # noqa: E402
+from mediana.domain.timeutil import local_today  # noqa: E402
+from mediana.domain.world import LoadedState, fold  # noqa: E402
+from mediana.services.aggregate import _preset_doc  # noqa: E402
+from mediana.storage import blobs  # noqa: E402
 
 
 def main() -> None:

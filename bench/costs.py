@@ -37,13 +37,13 @@ def main() -> None:
     stack = LocalStack(aws_port=5124, announce=False)  # the same moto server and resources as `make run`
     store = stack.start()
     pump = stack.pump
-    from mediana import keys
-    from mediana.aggregate import presets_mark
-    from mediana.auth import mint
-    from mediana.definitions import REPORTS
-    from mediana.meter import METER
-    from mediana.ranges import preset_range
-    from mediana.timeutil import local_today
+    from mediana.domain.definitions import REPORTS
+    from mediana.domain.ranges import preset_range
+    from mediana.domain.timeutil import local_today
+    from mediana.metering.meter import METER
+    from mediana.services.aggregate import presets_mark
+    from mediana.services.auth import mint
+    from mediana.storage import keys
     from mediana_cli.demo import generate, write_jsonl
 
     now = time.time()
@@ -141,7 +141,7 @@ def quarter_hour(pump: Any) -> None:
 
 
 def scaled(delta: dict[str, dict[str, float]], factor: float, month: str) -> dict[str, Any]:
-    from mediana.costs import month_rows
+    from mediana.metering.costs import month_rows
 
     items = [{"tenant_id": t, "day": "x", **{k: v * factor for k, v in c.items()}} for t, c in delta.items()]
     return month_rows(items, month, "us-east-1")

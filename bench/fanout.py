@@ -19,7 +19,7 @@ from typing import Any
 sys.path[:0] = ["shared", "cli"]
 
 import botocore.client  # noqa: E402
-from mediana.scheduling import schedule  # noqa: E402
+from mediana.services.scheduling import schedule  # noqa: E402
 from mediana_cli.local import LocalStack  # noqa: E402
 
 AWS_REQUEST_MS = 10  # an assumption: SQS SendMessage(Batch) and a DynamoDB Query in-region

@@ -16,14 +16,14 @@ from collections import Counter
 
 sys.path[:0] = ["shared", "cli"]
 
-from mediana import blobs  # noqa: E402
-from mediana.aggregate import _preset_doc  # noqa: E402
-from mediana.batch import compute_batch, merge_days, tenant_timezone  # noqa: E402
-from mediana.contrib import contributions  # noqa: E402
-from mediana.presets import build_presets, merged, update_presets  # noqa: E402
-from mediana.records import parse_record  # noqa: E402
-from mediana.timeutil import local_today  # noqa: E402
-from mediana.world import LoadedState  # noqa: E402
+from mediana.domain.batch import compute_batch, merge_days, tenant_timezone  # noqa: E402
+from mediana.domain.contrib import contributions  # noqa: E402
+from mediana.domain.presets import build_presets, merged, update_presets  # noqa: E402
+from mediana.domain.records import parse_record  # noqa: E402
+from mediana.domain.timeutil import local_today  # noqa: E402
+from mediana.domain.world import LoadedState  # noqa: E402
+from mediana.services.aggregate import _preset_doc  # noqa: E402
+from mediana.storage import blobs  # noqa: E402
 from mediana_cli.demo import generate, write_jsonl  # noqa: E402
 
 SLICES = 96

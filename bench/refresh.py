@@ -2,7 +2,7 @@
 
 Baseline: the full build of the same tenant (what a non-incremental design pays on
 every refresh). Prints seconds, DynamoDB/S3/SQS requests and DynamoDB write/read units
-(from item sizes, DynamoDB's rules: mediana.capacity) for each case.
+(from item sizes, DynamoDB's rules: mediana.metering.capacity) for each case.
 Usage: python bench/refresh.py [days] [contacts_per_day]
 """
 
@@ -35,7 +35,7 @@ botocore.client.BaseClient._make_api_call = _counting  # type: ignore[method-ass
 def _units() -> tuple[float, float]:
     """DynamoDB write and read units metered so far (every tenant's row: the bench's calls
     are made outside a handler, so some are booked to the shared row)."""
-    from mediana.meter import METER
+    from mediana.metering.meter import METER
 
     rows = METER.counts.values()
     return sum(r.get("ddb_wru", 0.0) for r in rows), sum(r.get("ddb_rru", 0.0) for r in rows)
@@ -74,8 +74,8 @@ def main() -> None:
     per_day = float(sys.argv[2]) if len(sys.argv) > 2 else 30.0
     stack = LocalStack(aws_port=5123, announce=False)  # the same moto server and resources as `make run`
     store = stack.start()
-    from mediana.aggregate import refresh_tenant
-    from mediana.ingest import ingest_lines
+    from mediana.services.aggregate import refresh_tenant
+    from mediana.services.ingest import ingest_lines
 
     lines = [line.encode() for line in write_jsonl(generate("big", days, 3, per_day))]
     print(f"tenant 'big': {days} days, {len(lines)} lines")
@@ -89,8 +89,8 @@ def main() -> None:
     small = measure("refresh after small delta", lambda: refresh_tenant(store, "big"))
     print("   ", json.dumps(small.as_dict()))
     measure("idle refresh (stray message)", lambda: refresh_tenant(store, "big"))
-    from mediana.readapi import get_report
-    from mediana.timeutil import local_today
+    from mediana.domain.timeutil import local_today
+    from mediana.services.readapi import get_report
 
     end = local_today(store.get_state("big").tz or "UTC")  # type: ignore[union-attr]
     start = end.fromordinal(end.toordinal() - 364).isoformat()
@@ -101,7 +101,7 @@ def main() -> None:
             lambda r=report_id: get_report(store, "big", r, {"from": [start], "to": [end.isoformat()]}),
         )
     largest_items(store)
-    from mediana.scheduling import schedule
+    from mediana.services.scheduling import schedule
 
     measure("scheduler tick (fleet)", lambda: schedule(store))
     stack.stop()

@@ -1,4 +1,4 @@
-"""What tenant-scoped credentials (mediana.tenancy) add to a read, through the API handler on
+"""What tenant-scoped credentials (mediana.services.tenancy) add to a read, through the API handler on
 the local stack (moto server over HTTP).
 
 Baseline: the same requests with the function's own credentials (no AssumeRole), i.e. the
@@ -18,9 +18,9 @@ import time
 
 sys.path[:0] = ["shared", "cli"]
 
-from mediana import tenancy  # noqa: E402
-from mediana.auth import mint  # noqa: E402
-from mediana.ingest import ingest_lines  # noqa: E402
+from mediana.services import tenancy  # noqa: E402
+from mediana.services.auth import mint  # noqa: E402
+from mediana.services.ingest import ingest_lines  # noqa: E402
 from mediana_cli.demo import generate, write_jsonl  # noqa: E402
 from mediana_cli.local import LocalStack, call_api  # noqa: E402
 
@@ -43,7 +43,7 @@ def main() -> None:
     per_tenant = int(sys.argv[2]) if len(sys.argv) > 2 else 20
     stack = LocalStack(aws_port=5124, api_port=8124, announce=False)
     store = stack.start()
-    from mediana.aggregate import refresh_tenant
+    from mediana.services.aggregate import refresh_tenant
 
     tenants = [f"t{i:02d}" for i in range(n_tenants)]
     for tenant in tenants:

@@ -40,7 +40,7 @@ def stack(moto_endpoint: str) -> Iterator[Stack]:
     """Fresh resources (from the template) on the shared moto server."""
     import boto3
     from mediana.config import Config
-    from mediana.store import Store
+    from mediana.storage.store import Store
     from mediana_cli.local import Pump
     from mediana_cli.template import create_resources
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from mediana.batch import compute_batch, merge_days
-from mediana.contrib import Contributions
-from mediana.definitions import REPORTS
-from mediana.ranges import resolve_range
-from mediana.records import parse_record
-from mediana.reports import Roster, build_report
-from mediana.sections import RangeSummary
-from mediana.world import LoadedState
+from mediana.domain.batch import compute_batch, merge_days
+from mediana.domain.contrib import Contributions
+from mediana.domain.definitions import REPORTS
+from mediana.domain.ranges import resolve_range
+from mediana.domain.records import parse_record
+from mediana.domain.reports import Roster, build_report
+from mediana.domain.sections import RangeSummary
+from mediana.domain.world import LoadedState
 
 TENANT = "acme"
 

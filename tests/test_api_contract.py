@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mediana import keys
-from mediana.auth import mint
-from mediana.meter import SHARED
-from mediana.records import valid_tenant_id
+from mediana.domain.records import valid_tenant_id
+from mediana.metering.meter import SHARED
+from mediana.services.auth import mint
+from mediana.storage import keys
 from mediana_cli.local import call_api
 
 

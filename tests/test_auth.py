@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from joserfc import jwt
 from joserfc.jwk import ECKey, RSAKey
-from mediana import auth
-from mediana.auth import AuthError, TokenRules, authenticate, mint, verify
+from mediana.services import auth
+from mediana.services.auth import AuthError, TokenRules, authenticate, mint, verify
 from mediana_cli.local import call_api
 
 SECRET = "a-test-key-of-thirty-two-bytes!!"

@@ -8,10 +8,10 @@ import io
 from typing import Any
 
 import pytest
-from mediana.capacity import item_size, number_size, units_for, value_size
-from mediana.costs import month_rows, to_csv
-from mediana.meter import SHARED, Meter, split_time
-from mediana.pricing import prices
+from mediana.metering.capacity import item_size, number_size, units_for, value_size
+from mediana.metering.costs import month_rows, to_csv
+from mediana.metering.meter import SHARED, Meter, split_time
+from mediana.metering.pricing import prices
 
 
 def blob_item(total: int) -> dict[str, Any]:
@@ -164,8 +164,8 @@ def test_csv_has_a_line_per_tenant_and_the_total() -> None:
 
 
 def test_fenced_writes_in_parallel_threads_are_booked_to_the_tenant_served(stack: Any) -> None:
-    from mediana import keys
-    from mediana.meter import METER
+    from mediana.metering.meter import METER
+    from mediana.storage import keys
 
     assert stack.store.cfg.write_threads > 1
     docs = {f"doc{i}": {"cells": [[i, 1]]} for i in range(40)}

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from helpers import build
-from mediana.reports import median
+from mediana.domain.reports import median
 
 TODAY = date(2026, 3, 10)
 

@@ -22,10 +22,11 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from mediana import aggregate, keys
-from mediana.generations import read_view
-from mediana.ingest import ingest_lines
-from mediana.store import _MODELS, StaleWriter, Store, TenantBusy
+from mediana.services import aggregate
+from mediana.services.ingest import ingest_lines
+from mediana.storage import keys
+from mediana.storage.generations import read_view
+from mediana.storage.store import _MODELS, StaleWriter, Store, TenantBusy
 
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "PutObject", "DeleteObject", "SendMessage"}
 BATCH = 3  # records per batch: the first build takes several batches

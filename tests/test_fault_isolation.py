@@ -14,9 +14,9 @@ import pytest
 from helpers import Model, normalise
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from mediana import batch
-from mediana.auth import mint
-from mediana.definitions import REPORTS
+from mediana.domain import batch
+from mediana.domain.definitions import REPORTS
+from mediana.services.auth import mint
 from mediana_cli import handlers
 from mediana_cli.local import call_api, upload
 from test_pipeline_moto import _today, get, lines

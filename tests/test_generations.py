@@ -10,10 +10,11 @@ import json
 from datetime import date, timedelta
 from typing import Any
 
-from mediana import aggregate, keys
-from mediana.definitions import REPORTS
-from mediana.generations import RETIRE_GRACE_S, read_view
-from mediana.store import US
+from mediana.domain.definitions import REPORTS
+from mediana.services import aggregate
+from mediana.storage import keys
+from mediana.storage.generations import RETIRE_GRACE_S, read_view
+from mediana.storage.store import US
 from mediana_cli.demo import generate
 from mediana_cli.local import upload
 from test_pipeline_moto import _today, get

@@ -11,9 +11,9 @@ from typing import Any
 from helpers import Model, normalise
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from mediana.presets import build_presets, empty_presets, update_presets
-from mediana.ranges import PRESETS, preset_range
-from mediana.timeutil import format_instant
+from mediana.domain.presets import build_presets, empty_presets, update_presets
+from mediana.domain.ranges import PRESETS, preset_range
+from mediana.domain.timeutil import format_instant
 
 # MEDIANA_PROPERTY_EXAMPLES=5000 for a long local hunt; CI keeps the default.
 EXAMPLES = int(os.environ.get("MEDIANA_PROPERTY_EXAMPLES", "120"))

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from mediana import aggregate, ingest
-from mediana.store import Store
+from mediana.services import aggregate, ingest
+from mediana.storage.store import Store
 from mediana_cli import handlers
 from mediana_cli.demo import generate
 from mediana_cli.local import upload

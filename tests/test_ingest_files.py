@@ -12,7 +12,7 @@ import zlib
 from typing import Any
 
 import pytest
-from mediana.lines import MAX_LINE_BYTES, Damaged, TooLong, read_lines
+from mediana.domain.lines import MAX_LINE_BYTES, Damaged, TooLong, read_lines
 from mediana_cli import handlers
 from mediana_cli.local import upload
 
@@ -85,7 +85,7 @@ def test_a_gzip_bomb_is_cut_at_the_cap_in_bounded_memory() -> None:
 
 
 def test_line_splitting_is_exact_whatever_the_chunking() -> None:
-    from mediana.lines import split_lines
+    from mediana.domain.lines import split_lines
 
     text = b"a\nbb\r\n\nccc" + b"d" * 20 + b"\ne"
     for size in range(1, len(text) + 1):

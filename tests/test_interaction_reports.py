@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 from helpers import build
-from mediana.records import INTERACTION_TYPES
-from mediana.schemas import VALUES
+from mediana.domain.records import INTERACTION_TYPES
+from mediana.services.schemas import VALUES
 
 TODAY = date(2026, 3, 10)
 WEEK = {"start": "2026-03-01", "end": "2026-03-07"}  # previous period: 2026-02-22 .. 2026-02-28

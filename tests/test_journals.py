@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from mediana import keys
+from mediana.storage import keys
 from mediana_cli.local import upload
 from test_pipeline_moto import _today, get, lines
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import socket
 
 import pytest
-from mediana.auth import verify
+from mediana.services.auth import verify
 from mediana_cli.main import demo_tokens, main
 
 

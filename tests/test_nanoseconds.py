@@ -9,10 +9,10 @@ from datetime import date
 from helpers import Model, build, normalise
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mediana.contrib import empty_world
-from mediana.records import INSTANT_FIELDS, NS_MARK, parse_record, upgrade
-from mediana.timeutil import parse_instant
-from mediana.world import LoadedState, upgrade_stored
+from mediana.domain.contrib import empty_world
+from mediana.domain.records import INSTANT_FIELDS, NS_MARK, parse_record, upgrade
+from mediana.domain.timeutil import parse_instant
+from mediana.domain.world import LoadedState, upgrade_stored
 from test_definitions import contact, conv, msg, reply
 
 TODAY = date(2026, 3, 10)
@@ -98,7 +98,7 @@ def test_local_days_split_at_the_exact_nanosecond_of_midnight() -> None:
 
 
 def test_ratio_changes_are_rounded_like_the_ratios() -> None:
-    from mediana.reports import scalar
+    from mediana.domain.reports import scalar
 
     assert scalar(0.61, 0.7) == {"current": 0.61, "previous": 0.7, "change": -0.09, "change_pct": -12.86}
     assert scalar(1.1, 2.2)["change"] == -1.1
@@ -165,7 +165,7 @@ def test_worlds_stored_in_microseconds_fold_with_new_records_as_if_stored_today(
 def test_a_source_log_stored_in_microseconds_still_aggregates_exactly(stack: object) -> None:
     """Through moto: log items written before nanoseconds (no mark, microseconds) and new
     ones side by side; the reports are what the same records give today."""
-    from mediana.store import LogItem
+    from mediana.storage.store import LogItem
     from mediana_cli.local import upload
     from test_pipeline_moto import _today, get, lines
 
@@ -202,7 +202,7 @@ _STAMPS = st.builds(
 @given(_STAMPS | st.text(max_size=40))
 def test_the_fast_instant_parse_equals_the_reference(text: str) -> None:
     """parse_instant's integer fast path gives the reference's answer, or its very error."""
-    from mediana.timeutil import _parse_instant_checked, parse_instant
+    from mediana.domain.timeutil import _parse_instant_checked, parse_instant
 
     try:
         expected: object = _parse_instant_checked(text)

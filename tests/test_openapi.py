@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from mediana.auth import mint
-from mediana.definitions import REPORTS
-from mediana.openapi import COMMON_ERRORS, ERROR_REF
-from mediana.ranges import PRESETS
-from mediana.records import CALL_OUTCOMES, CHANNELS
+from mediana.domain.definitions import REPORTS
+from mediana.domain.ranges import PRESETS
+from mediana.domain.records import CALL_OUTCOMES, CHANNELS
+from mediana.services.auth import mint
+from mediana.services.openapi import COMMON_ERRORS, ERROR_REF
 from mediana_cli import handlers
 from mediana_cli.local import call_api, serve_api, upload
 from openapi_spec_validator import validate

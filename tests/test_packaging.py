@@ -43,7 +43,7 @@ def test_the_dependencies_layer_carries_no_sdk_of_its_own(built: dict[str, Path]
 VERIFY_TOKENS = r"""
 from joserfc import jwt
 from joserfc.jwk import RSAKey
-from mediana import auth
+from mediana.services import auth
 key = "k" * 32
 assert auth.verify(auth.mint("acme", ["viewer"], secret=key), auth.TokenRules(secret=key))["tenant_id"] == "acme"
 rsa = RSAKey.generate_key(2048, parameters={"kid": "k1"})  # cryptography's native code

@@ -9,7 +9,7 @@ from typing import Any
 
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
-from mediana.records import (
+from mediana.domain.records import (
     AUTHOR_TYPES,
     CHANNELS,
     INTERACTION_TYPES,

@@ -8,9 +8,9 @@ import subprocess
 import sys
 from typing import Any
 
-from mediana.auth import TokenRules, local_secret, mint, verify
-from mediana.definitions import REPORTS
-from mediana.schemas import ReportResponse
+from mediana.domain.definitions import REPORTS
+from mediana.services.auth import TokenRules, local_secret, mint, verify
+from mediana.services.schemas import ReportResponse
 from mediana_cli.local import call_api, upload
 
 GOOD = [
@@ -75,7 +75,7 @@ def get(
 
 
 def _today() -> str:
-    from mediana.timeutil import local_today
+    from mediana.domain.timeutil import local_today
 
     return local_today("America/Argentina/Buenos_Aires").isoformat()
 
@@ -171,7 +171,7 @@ def test_late_record_is_reflected_and_replay_is_noop(stack: Any) -> None:
 
 
 def test_crash_after_journal_is_replayed_exactly_once(stack: Any, monkeypatch: Any) -> None:
-    from mediana import aggregate
+    from mediana.services import aggregate
 
     day = _today()
     upload(stack.store, "acme", "a.jsonl", lines("acme", day, "30"))
@@ -183,7 +183,7 @@ def test_crash_after_journal_is_replayed_exactly_once(stack: Any, monkeypatch: A
         calls["n"] += 1
         if calls["n"] == 1:
             store.put_docs(
-                __import__("mediana.keys").keys.days_pk(tenant, 0),
+                __import__("mediana.storage.keys").storage.keys.days_pk(tenant, 0),
                 {k: v[0] for k, v in list(journal["days"].items())[:1]},
             )
             raise RuntimeError("crash mid-apply")
@@ -203,8 +203,8 @@ def test_crash_after_journal_is_replayed_exactly_once(stack: Any, monkeypatch: A
 
 
 def test_idle_tenant_is_not_enqueued_and_costs_one_read(stack: Any) -> None:
-    from mediana import aggregate
-    from mediana.scheduling import schedule
+    from mediana.services import aggregate
+    from mediana.services.scheduling import schedule
 
     upload(stack.store, "acme", "a.jsonl", lines("acme", _today(), "30"))
     stack.pump.drain()
@@ -231,7 +231,7 @@ def test_read_function_never_imports_pandas() -> None:
     code = (
         "import sys; sys.path[:0]=['shared','cli'];"
         "from mediana_cli.handlers import function; function('api');"
-        "import mediana.readapi;"
+        "import mediana.services.readapi;"
         "assert 'pandas' not in sys.modules and 'numpy' not in sys.modules, 'pandas imported'"
     )
     from pathlib import Path
@@ -248,7 +248,7 @@ def test_local_tokens_verify_and_reject_tampering() -> None:
     import base64
 
     forged = base64.urlsafe_b64encode(json.dumps({"tenant_id": "globex"}).encode()).rstrip(b"=").decode()
-    from mediana.auth import AuthError
+    from mediana.services.auth import AuthError
 
     try:
         verify(f"{head}.{forged}.{sig}", rules)
@@ -345,7 +345,7 @@ def test_interaction_reports_through_the_api_for_two_tenants(stack: Any) -> None
 def test_the_scheduler_sends_ten_to_a_request_and_a_refused_tenant_stays_due(stack: Any, monkeypatch: Any) -> None:
     import time
 
-    from mediana.scheduling import schedule
+    from mediana.services.scheduling import schedule
 
     now = int(time.time())
     tenants = [f"t{i:02d}" for i in range(25)]

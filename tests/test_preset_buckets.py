@@ -9,10 +9,10 @@ from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mediana.aggregate import _preset_doc
-from mediana.presets import bucket_ids, build_presets, merged, unchanged_at_roll, valid_for
-from mediana.ranges import PRESETS, preset_range
-from mediana.sections import ALL_DAYS, SECTIONS, RangeSummary
+from mediana.domain.presets import bucket_ids, build_presets, merged, unchanged_at_roll, valid_for
+from mediana.domain.ranges import PRESETS, preset_range
+from mediana.domain.sections import ALL_DAYS, SECTIONS, RangeSummary
+from mediana.services.aggregate import _preset_doc
 
 TODAY = date(2026, 3, 1)  # a month boundary nearby: this_month and last_month change whole
 _CELLS = {

@@ -13,15 +13,16 @@ from zoneinfo import ZoneInfo
 
 import botocore.client
 import pytest
-from mediana import aggregate, keys, readapi
-from mediana.batch import compute_batch, merge_days
-from mediana.definitions import REPORTS
-from mediana.presets import build_presets, merged
-from mediana.ranges import PRESETS, preset_range
-from mediana.records import parse_record
-from mediana.sections import SECTIONS
-from mediana.timeutil import local_today
-from mediana.world import LoadedState
+from mediana.domain.batch import compute_batch, merge_days
+from mediana.domain.definitions import REPORTS
+from mediana.domain.presets import build_presets, merged
+from mediana.domain.ranges import PRESETS, preset_range
+from mediana.domain.records import parse_record
+from mediana.domain.sections import SECTIONS
+from mediana.domain.timeutil import local_today
+from mediana.domain.world import LoadedState
+from mediana.services import aggregate, readapi
+from mediana.storage import keys
 from mediana_cli.demo import generate, write_jsonl
 from mediana_cli.local import upload
 from test_pipeline_moto import get
@@ -230,7 +231,7 @@ def test_a_preset_in_several_parts_is_read_in_two_requests(
     """The largest tenant's year of response times is megabytes, stored in parts of 350 KB:
     here parts of 1 KB make the demo's presets multi-part. The state, every first part and
     today's days come in one BatchGetItem, all the other parts in a second."""
-    from mediana import blobs
+    from mediana.storage import blobs
 
     monkeypatch.setattr(blobs, "PART_BYTES", 1_000)
     _load(stack, "acme")
@@ -252,7 +253,7 @@ def test_an_idle_tenant_is_not_woken_at_midnight_and_its_first_reader_rolls_its_
 ) -> None:
     """The day rolls with nobody reading: nothing runs. The first read of a preset then sums the
     day documents (the same numbers) and asks for one roll; after it the preset answers."""
-    from mediana.scheduling import schedule
+    from mediana.services.scheduling import schedule
 
     monkeypatch.setattr(readapi, "_ROLLED", {})  # a new container
     _load(stack, "acme")

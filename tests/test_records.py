@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from mediana.records import Rejection, newer, parse_line
-from mediana.timeutil import format_instant, parse_instant
+from mediana.domain.records import Rejection, newer, parse_line
+from mediana.domain.timeutil import format_instant, parse_instant
 
 GOOD_CONTACT = {
     "kind": "contact",

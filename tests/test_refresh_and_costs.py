@@ -8,11 +8,11 @@ import json
 from typing import Any
 
 import pytest
-from mediana import keys
-from mediana.auth import mint
-from mediana.meter import METER, SHARED
-from mediana.pricing import FIELDS
-from mediana.timeutil import parse_instant
+from mediana.domain.timeutil import parse_instant
+from mediana.metering.meter import METER, SHARED
+from mediana.metering.pricing import FIELDS
+from mediana.services.auth import mint
+from mediana.storage import keys
 from mediana_cli import handlers
 from mediana_cli.local import call_api, upload
 from test_pipeline_moto import _today, lines
@@ -218,7 +218,7 @@ def test_concurrent_retries_with_one_idempotency_key_get_409_not_500(stack: Any,
 def test_an_operators_refresh_is_not_throttled_by_the_tenants_cooldown(stack: Any) -> None:
     import time
 
-    from mediana import refresh
+    from mediana.services import refresh
 
     _loaded(stack, "acme")
     status, _, first = api("POST", "/v1/refresh", "acme", ["admin"])
@@ -232,7 +232,7 @@ def test_an_operators_refresh_is_not_throttled_by_the_tenants_cooldown(stack: An
 
 
 def test_a_refresh_whose_attempt_died_with_its_lambda_is_failed_not_running_forever(stack: Any) -> None:
-    from mediana import refresh
+    from mediana.services import refresh
 
     _loaded(stack, "acme")
     status, _, first = api("POST", "/v1/refresh", "acme", ["admin"])

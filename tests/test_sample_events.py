@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from mediana.auth import mint
+from mediana.services.auth import mint
 from mediana_cli import handlers
 from mediana_cli.local import upload
 from test_pipeline_moto import _today, lines

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from mediana.definitions import REPORTS
+from mediana.domain.definitions import REPORTS
 from mediana_cli import snapshot
 from mediana_cli.local import Pump, upload
 from mediana_cli.template import create_resources

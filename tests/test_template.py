@@ -72,7 +72,7 @@ def test_the_bucket_refuses_plain_http() -> None:
 
 
 def test_quarantine_and_refresh_records_expire_by_the_tables_ttl() -> None:
-    from mediana.store import QuarantineItem
+    from mediana.storage.store import QuarantineItem
 
     ttl = R["StateTable"]["Properties"]["TimeToLiveSpecification"]
     assert ttl["Enabled"] is True and ttl["AttributeName"] in QuarantineItem.get_attributes()

@@ -20,9 +20,10 @@ import botocore.client
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mediana import keys, tenancy
-from mediana.auth import mint
-from mediana.tenancy import TAG, default_tenant_stores
+from mediana.services import tenancy
+from mediana.services.auth import mint
+from mediana.services.tenancy import TAG, default_tenant_stores
+from mediana.storage import keys
 from mediana_cli.local import call_api, upload
 from mediana_cli.template import load_template
 from test_pipeline_moto import _today, lines

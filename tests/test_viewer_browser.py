@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 import pytest
 from conftest import ROOT, _free_port
-from mediana.auth import mint
+from mediana.services.auth import mint
 from mediana_cli.demo import generate, write_jsonl
 from mediana_cli.local import call_api, serve_api, upload
 from mediana_cli.main import demo_tokens
@@ -190,7 +190,7 @@ def test_an_admin_refreshes_and_sees_the_status_and_the_cool_down(page: Any, vie
 
 def test_finance_sees_every_tenants_costs_and_gets_the_csv(page: Any, viewer: tuple[str, Any]) -> None:
     url, stack = viewer
-    from mediana.meter import METER
+    from mediana.metering.meter import METER
 
     METER.flush(stack.store)
     sign_in(page, url, "ops · finance")

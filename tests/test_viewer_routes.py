@@ -8,7 +8,7 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from mediana.definitions import REPORTS
+from mediana.domain.definitions import REPORTS
 from mediana_cli import handlers
 from mediana_cli.local import call_api, upload
 from test_pipeline_moto import _today, get, lines

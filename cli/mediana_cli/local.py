@@ -17,9 +17,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import boto3
-from mediana import keys
 from mediana.config import Config
-from mediana.store import Store
+from mediana.storage import keys
+from mediana.storage.store import Store
 
 from mediana_cli import handlers
 from mediana_cli.template import create_resources

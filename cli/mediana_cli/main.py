@@ -11,14 +11,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mediana.auth import mint
-from mediana.generations import read_view
+from mediana.services.auth import mint
+from mediana.storage.generations import read_view
 
 
 def _store() -> Any:
     """A Store for the stack this command targets (see mediana_cli.target)."""
     from mediana.config import Config
-    from mediana.store import Store
+    from mediana.storage.store import Store
 
     return Store(Config.from_env())
 
@@ -128,7 +128,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
 def cmd_refresh(args: argparse.Namespace) -> int:
     """The same request as POST /v1/refresh: deduplicated, cooled down, tracked."""
-    from mediana import refresh
+    from mediana.services import refresh
 
     store = _store()
     now_s = int(time.time())
@@ -147,11 +147,11 @@ def cmd_refresh(args: argparse.Namespace) -> int:
 
 
 def _refresh_and_wait(args: argparse.Namespace, store: Any, refresh_id: str, now_s: int) -> int:
-    from mediana import refresh
+    from mediana.services import refresh
 
     if args.inline:  # run it in this process (under the tenant's lease, like the queue's runs)
-        from mediana.aggregate import refresh_tenant
-        from mediana.store import TenantBusy
+        from mediana.services.aggregate import refresh_tenant
+        from mediana.storage.store import TenantBusy
 
         if refresh.start(store, args.tenant, refresh_id, now_s, 1):
             deadline = time.monotonic() + args.timeout
@@ -229,7 +229,7 @@ def cmd_tenants(args: argparse.Namespace) -> int:
 
 def cmd_costs(args: argparse.Namespace) -> int:
     """Finance: the month's per-tenant cost, as a table (or CSV)."""
-    from mediana.costs import MONTH, month_rows, to_csv
+    from mediana.metering.costs import MONTH, month_rows, to_csv
 
     if not MONTH.match(args.month):
         print(f"--month: expected YYYY-MM, got {args.month!r}", file=sys.stderr)
@@ -261,7 +261,7 @@ def cmd_costs(args: argparse.Namespace) -> int:
 def tenant_id(value: str) -> str:
     """An argparse type: the contract's tenant id (1-64 characters of [A-Za-z0-9_-]), so a
     typo or a crafted id never reaches a key (exit 2, naming the flag)."""
-    from mediana.records import valid_tenant_id
+    from mediana.domain.records import valid_tenant_id
 
     if not valid_tenant_id(value):
         raise argparse.ArgumentTypeError(f"{value!r} is not a tenant id (1-64 characters of [A-Za-z0-9_-])")

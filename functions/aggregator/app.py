@@ -14,14 +14,14 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from mediana import refresh
-from mediana.aggregate import refresh_tenant
-from mediana.generations import read_view
-from mediana.meter import METER, metered
-from mediana.records import valid_tenant_id
-from mediana.store import TenantBusy
-from mediana.store import default_store as store
-from mediana.timeutil import now_us
+from mediana.domain.records import valid_tenant_id
+from mediana.domain.timeutil import now_us
+from mediana.metering.meter import METER, metered
+from mediana.services import refresh
+from mediana.services.aggregate import refresh_tenant
+from mediana.storage.generations import read_view
+from mediana.storage.store import TenantBusy
+from mediana.storage.store import default_store as store
 
 METER.capture_stdout()  # before the Logger: its lines are metered
 logger = Logger()

@@ -1,5 +1,5 @@
 """HTTP API -> report JSON. Thin: auth from verified claims, parameters to
-``mediana.readapi``, JSON errors, ETag/304, CORS, generated OpenAPI."""
+``mediana.services.readapi``, JSON errors, ETag/304, CORS, generated OpenAPI."""
 
 from __future__ import annotations
 
@@ -16,12 +16,12 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from mediana.auth import ROLES, AuthError, Principal, authenticate
-from mediana.costs import MONTH, month_rows, to_csv
-from mediana.meter import METER, metered
-from mediana.readapi import ApiError, bad_param, catalogue, dimensions, get_report, not_modified, only_params
-from mediana.refresh import RefreshAnswer, public, request_refresh
-from mediana.schemas import (
+from mediana.metering.costs import MONTH, month_rows, to_csv
+from mediana.metering.meter import METER, metered
+from mediana.services.auth import ROLES, AuthError, Principal, authenticate
+from mediana.services.readapi import ApiError, bad_param, catalogue, dimensions, get_report, not_modified, only_params
+from mediana.services.refresh import RefreshAnswer, public, request_refresh
+from mediana.services.schemas import (
     Catalogue,
     CostReport,
     Dimensions,
@@ -29,9 +29,9 @@ from mediana.schemas import (
     RefreshStatus,
     ReportResponse,
 )
-from mediana.store import Store
-from mediana.store import default_store as store
-from mediana.tenancy import default_tenant_stores
+from mediana.services.tenancy import default_tenant_stores
+from mediana.storage.store import Store
+from mediana.storage.store import default_store as store
 
 METER.capture_stdout()  # before the Logger: its lines are metered
 logger = Logger()
@@ -342,14 +342,14 @@ def openapi():  # noqa: ANN201
 
 
 OPENAPI = {"title": "mediana reports API", "version": "1.0.0"}
-# statuses an operation answers beyond mediana.openapi.COMMON_ERRORS
+# statuses an operation answers beyond mediana.services.openapi.COMMON_ERRORS
 EXTRA_ERRORS = {"getReport": (404,), "getRefresh": (404,), "requestRefresh": (409, 429)}
 
 
 @functools.cache
 def openapi_document(stage: str | None = None) -> str:
-    """Generated from the routes, completed by mediana.openapi; once per stage per container."""
-    from mediana.openapi import finish
+    """Generated from the routes, completed by mediana.services.openapi; once per stage per container."""
+    from mediana.services.openapi import finish
 
     generated = json.loads(app.get_openapi_json_schema(**OPENAPI))
     errors = ErrorResponse.model_json_schema(ref_template="#/components/schemas/{model}")

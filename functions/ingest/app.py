@@ -14,11 +14,11 @@ from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, pro
 from aws_lambda_powertools.utilities.data_classes import S3Event
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from mediana import keys
-from mediana.ingest import Checkpoint, IngestResult, ingest_lines
-from mediana.lines import decompression_cap, read_lines
-from mediana.meter import INCOMING_RETENTION_DAYS, METER, metered
-from mediana.store import default_store as store
+from mediana.domain.lines import decompression_cap, read_lines
+from mediana.metering.meter import INCOMING_RETENTION_DAYS, METER, metered
+from mediana.services.ingest import Checkpoint, IngestResult, ingest_lines
+from mediana.storage import keys
+from mediana.storage.store import default_store as store
 
 METER.capture_stdout()  # before the Logger: its lines are metered
 logger = Logger()

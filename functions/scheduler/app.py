@@ -7,9 +7,9 @@ from typing import Any
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from mediana.meter import METER, metered
-from mediana.scheduling import schedule
-from mediana.store import default_store as store
+from mediana.metering.meter import METER, metered
+from mediana.services.scheduling import schedule
+from mediana.storage.store import default_store as store
 
 METER.capture_stdout()  # before the Logger: its lines are metered
 logger = Logger()

@@ -26,7 +26,7 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
-from mediana.capacity import units_for
+from mediana.metering.capacity import units_for
 
 SHARED = "(shared)"  # outside the tenant-id alphabet: no tenant can book into it
 PLATFORM_LOG_BYTES = 330  # START, END and REPORT lines Lambda writes per invocation

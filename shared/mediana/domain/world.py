@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mediana.contrib import World, empty_world
-from mediana.records import Record, newer, upgrade
+from mediana.domain.contrib import World, empty_world
+from mediana.domain.records import Record, newer, upgrade
 
 Route = dict[str, Any]  # {"c": contact id or None, "m": {message id: record}} (m = parked messages)
 _KIND_ORDER = {"tenant": 0, "user": 1, "group": 2, "contact": 3, "conversation": 4, "interaction": 5, "message": 6}

@@ -19,9 +19,9 @@ from typing import Any
 
 import boto3
 
-from mediana.meter import METER
-from mediana.records import valid_tenant_id
-from mediana.store import Store
+from mediana.domain.records import valid_tenant_id
+from mediana.metering.meter import METER
+from mediana.storage.store import Store
 
 SESSION_SECONDS = 3600  # the role's MaxSessionDuration
 RENEW_BEFORE_S = 300  # a tenant's credentials are renewed this long before they expire

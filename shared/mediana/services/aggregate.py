@@ -20,17 +20,24 @@ from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
-from mediana import generations, keys
-from mediana.batch import compute_batch, merge_days
-from mediana.contrib import empty_world
-from mediana.poison import PoisonRecords, isolate
-from mediana.presets import PresetKey, bucket_ids, build_presets, touched, unchanged_at_roll, update_presets
-from mediana.ranges import PRESETS, preset_range, preset_span
-from mediana.records import newer
-from mediana.sections import SECTIONS, RangeSummary, decode_counter, encode_counter, keeps_today_apart
-from mediana.store import US, Store, TenantState
-from mediana.timeutil import format_us, local_today, now_us
-from mediana.world import LoadedState, empty_directory, route_ids, touched_contacts, upgrade_directory, upgrade_stored
+from mediana.domain.batch import compute_batch, merge_days
+from mediana.domain.contrib import empty_world
+from mediana.domain.poison import PoisonRecords, isolate
+from mediana.domain.presets import PresetKey, bucket_ids, build_presets, touched, unchanged_at_roll, update_presets
+from mediana.domain.ranges import PRESETS, preset_range, preset_span
+from mediana.domain.records import newer
+from mediana.domain.sections import SECTIONS, RangeSummary, decode_counter, encode_counter, keeps_today_apart
+from mediana.domain.timeutil import format_us, local_today, now_us
+from mediana.domain.world import (
+    LoadedState,
+    empty_directory,
+    route_ids,
+    touched_contacts,
+    upgrade_directory,
+    upgrade_stored,
+)
+from mediana.storage import generations, keys
+from mediana.storage.store import US, Store, TenantState
 
 MAX_BATCH_RECORDS = 20_000
 TIME_MARGIN_MS = 120_000  # stop starting batches when less than this is left
@@ -95,7 +102,7 @@ def _reset(store: Store, tenant: str, state: TenantState, pin: dict[str, Any] | 
     """Replay the log (latest versions) from zero into a new, empty generation, in the
     time zone of ``pin`` (the tenant record that decided it; None: UTC); readers keep
     the previous complete generation until the new one's last batch commits
-    (``mediana.generations``). One fenced commit: nothing is deleted here."""
+    (``mediana.storage.generations``). One fenced commit: nothing is deleted here."""
     now = now_us()
     fields = {
         **generations.rebuild_fields(state, _zone_of(pin), now // US),
@@ -145,7 +152,7 @@ def _presets(
 ) -> dict[str, tuple[dict[str, Any] | None, int]]:
     """Preset buckets to write: the ones the day delta changes, updated in place while the
     presets are for today; every bucket, rebuilt from the day documents, when the local day
-    rolled (``mediana.presets``)."""
+    rolled (``mediana.domain.presets``)."""
     gen = generations.building_gen(state)
     pk = keys.presets_pk(tenant, gen)
     if state.presets_as_of == presets_mark(today):
@@ -172,7 +179,7 @@ def _presets(
             # empty (its last bucket): today's data, in its day documents, is read through it.
             if not stored and not data and not keeps_today_apart(s, span, today):
                 continue
-            for b in ids[min([*stored, *data, len(ids) - 1]) :]:  # the run (mediana.presets)
+            for b in ids[min([*stored, *data, len(ids) - 1]) :]:  # the run (mediana.domain.presets)
                 key, base = (p, s, b), keys.preset_base(p, s, b)
                 keep.add(base)
                 # the day rolled (or a rebuild on the same day): a stored bucket whose days keep

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from mediana.timeutil import parse_instant, zone
+from mediana.domain.timeutil import parse_instant, zone
 
 KINDS = ("tenant", "user", "group", "contact", "conversation", "message", "interaction")
 CHANNELS = ("whatsapp", "messenger", "instagram", "email", "sms", "webchat", "phone", "other")

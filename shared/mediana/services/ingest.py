@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mediana.lines import MAX_LINE_BYTES, Damaged, Line, TooLong
-from mediana.records import Record, Rejection, parse_line, valid_tenant_id
-from mediana.store import Store
-from mediana.timeutil import format_us, now_us
+from mediana.domain.lines import MAX_LINE_BYTES, Damaged, Line, TooLong
+from mediana.domain.records import Record, Rejection, parse_line, valid_tenant_id
+from mediana.domain.timeutil import format_us, now_us
+from mediana.storage.store import Store
 
 CHUNK_LINES = 2000
 RAW_EXCERPT = 2000

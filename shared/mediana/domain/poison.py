@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from mediana.records import Record
+from mediana.domain.records import Record
 
 
 class PoisonRecords(Exception):

@@ -30,12 +30,12 @@ from pynamodb.expressions.update import Action
 from pynamodb.indexes import GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
-from mediana import blobs, keys
-from mediana.capacity import decimal
 from mediana.config import Config
-from mediana.meter import METER
-from mediana.records import upgrade
-from mediana.sections import ALL_DAYS, SECTIONS, Counter, decode_counter
+from mediana.domain.records import upgrade
+from mediana.domain.sections import ALL_DAYS, SECTIONS, Counter, decode_counter
+from mediana.metering.capacity import decimal
+from mediana.metering.meter import METER
+from mediana.storage import blobs, keys
 
 US = 1_000_000
 STALE_BLOCK_US = 20 * 60 * US  # an ingest block older than this died with its Lambda
@@ -103,7 +103,7 @@ class TenantState(Model):
     failed_at = NumberAttribute(null=True)  # epoch s
     lease_owner = UnicodeAttribute(null=True)  # the one runner allowed to aggregate the tenant
     lease_until = NumberAttribute(null=True)  # epoch ms
-    gen = NumberAttribute(null=True)  # the generation the aggregator writes (mediana.generations)
+    gen = NumberAttribute(null=True)  # the generation the aggregator writes (mediana.storage.generations)
     live = UnicodeAttribute(null=True)  # JSON: the complete generation readers use while a rebuild runs
     retired = UnicodeAttribute(null=True)  # JSON: superseded generations left to delete
     tz_pin = UnicodeAttribute(null=True)  # JSON: the tenant record that chose a rebuild's time zone
@@ -184,7 +184,7 @@ class Store:
 
     def scoped(self, ddb: Any) -> Store:
         """This Store with another DynamoDB client (a tenant's scoped credentials, see
-        ``mediana.tenancy``): every method that reads or writes a tenant's partitions
+        ``mediana.services.tenancy``): every method that reads or writes a tenant's partitions
         for the API goes through ``self.ddb``, never through PynamoDB's shared connections."""
         view = copy.copy(self)
         view.ddb = ddb

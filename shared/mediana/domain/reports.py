@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from mediana.definitions import REPORTS, ReportDef
-from mediana.records import DEFAULT_CALL_TYPES, INTERACTION_TYPES
-from mediana.sections import SECTIONS, Counter, Key, RangeSummary
+from mediana.domain.definitions import REPORTS, ReportDef
+from mediana.domain.records import DEFAULT_CALL_TYPES, INTERACTION_TYPES
+from mediana.domain.sections import SECTIONS, Counter, Key, RangeSummary
 
 Filters = Mapping[str, list[str]]  # query filter -> accepted values (OR); filters AND together
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

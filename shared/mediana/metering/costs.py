@@ -10,8 +10,8 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from mediana.meter import SHARED
-from mediana.pricing import LINES, REPORTED, cost_lines, price_table
+from mediana.metering.meter import SHARED
+from mediana.metering.pricing import LINES, REPORTED, cost_lines, price_table
 
 MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")  # use fullmatch ("$" lets "2026-11\n" through)
 SERVICES = tuple(dict.fromkeys(line.service for line in LINES))

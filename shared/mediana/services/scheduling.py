@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from mediana.store import Store
-from mediana.timeutil import now_us
+from mediana.domain.timeutil import now_us
+from mediana.storage.store import Store
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from mediana.definitions import REPORTS
-from mediana.ranges import PRESETS
-from mediana.records import CALL_OUTCOMES, CHANNELS
+from mediana.domain.definitions import REPORTS
+from mediana.domain.ranges import PRESETS
+from mediana.domain.records import CALL_OUTCOMES, CHANNELS
 
 ERROR_REF = {"$ref": "#/components/schemas/ErrorResponse"}
 BEARER = "bearerAuth"

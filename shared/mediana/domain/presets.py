@@ -20,11 +20,11 @@ from collections.abc import Iterable, Mapping
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from mediana.ranges import PRESETS, DateRange, preset_range
-from mediana.sections import SECTIONS, Counter, RangeSummary, add_into, keeps_today_apart, kept_apart
+from mediana.domain.ranges import PRESETS, DateRange, preset_range
+from mediana.domain.sections import SECTIONS, Counter, RangeSummary, add_into, keeps_today_apart, kept_apart
 
-if TYPE_CHECKING:  # the read function imports this module, and never pandas (mediana.contrib)
-    from mediana.contrib import Contributions, DayKey
+if TYPE_CHECKING:  # the read function imports this module, and never pandas (mediana.domain.contrib)
+    from mediana.domain.contrib import Contributions, DayKey
 
 Bucket = int | None
 PresetKey = tuple[str, str, Bucket]  # (preset, section, bucket)

@@ -14,17 +14,17 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from mediana import keys
-from mediana.definitions import FILTERS, REPORTS
-from mediana.generations import ReadView, read_view
-from mediana.meter import METER
-from mediana.presets import apart_day, bucket_ids, stored_run, valid_for
-from mediana.ranges import PRESETS, DateRange, RangeError, preset_range, resolve_range
-from mediana.records import CALL_OUTCOMES, CHANNELS
-from mediana.reports import Roster, build_report
-from mediana.sections import SECTIONS, RangeSummary, add_into, decode_counter, keeps_today_apart
-from mediana.store import Store
-from mediana.timeutil import local_today
+from mediana.domain.definitions import FILTERS, REPORTS
+from mediana.domain.presets import apart_day, bucket_ids, stored_run, valid_for
+from mediana.domain.ranges import PRESETS, DateRange, RangeError, preset_range, resolve_range
+from mediana.domain.records import CALL_OUTCOMES, CHANNELS
+from mediana.domain.reports import Roster, build_report
+from mediana.domain.sections import SECTIONS, RangeSummary, add_into, decode_counter, keeps_today_apart
+from mediana.domain.timeutil import local_today
+from mediana.metering.meter import METER
+from mediana.storage import keys
+from mediana.storage.generations import ReadView, read_view
+from mediana.storage.store import Store
 
 RANGE_PARAMS = ("range", "from", "to")
 

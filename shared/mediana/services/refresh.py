@@ -16,8 +16,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from mediana.store import LEASE_MS, Store
-from mediana.timeutil import NS_PER_SECOND, format_instant, parse_instant
+from mediana.domain.timeutil import NS_PER_SECOND, format_instant, parse_instant
+from mediana.storage.store import LEASE_MS, Store
 
 STALE_S = 3600  # an active refresh older than this (its message lost) no longer blocks new ones
 ATTEMPT_LIMIT_S = LEASE_MS // 1000  # longer than an aggregator can live: a running attempt older than this died

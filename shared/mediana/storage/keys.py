@@ -2,7 +2,7 @@
 
 State table items, all under partitions that start with the tenant (``g``: the
 generation of derived items, empty for generation 0, else its number; see
-``mediana.generations``):
+``mediana.storage.generations``):
   T#{t}        STATE           control: seq counter, in-flight ingest blocks, cursor, schedule
   T#{t}        DIR{g}#{part}   directory: tenant record, users, groups
   T#{t}#W{g}   {cid}#{part}    a contact's world
@@ -79,7 +79,7 @@ def day_base(section: str, iso_date: str) -> str:
 
 
 def preset_base(preset: str, section: str, bucket: int | None = None) -> str:
-    """A preset's item, or one of its day buckets (``mediana.presets``)."""
+    """A preset's item, or one of its day buckets (``mediana.domain.presets``)."""
     return f"{preset}#{section}" if bucket is None else f"{preset}#{section}#{bucket:05d}"
 
 

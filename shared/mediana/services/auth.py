@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from mediana.records import valid_tenant_id
+from mediana.domain.records import valid_tenant_id
 
 LOCAL_ISSUER = "mediana-local"
 LOCAL_AUDIENCE = "mediana"

@@ -1,5 +1,5 @@
 """One aggregation batch as pure functions: fold a delta, diff contributions,
-update day documents (presets: ``mediana.presets``). The aggregator function wraps this
+update day documents (presets: ``mediana.domain.presets``). The aggregator function wraps this
 with storage; the property tests drive it directly."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from mediana.contrib import Contributions, DayKey, contributions, subtract
-from mediana.records import Record
-from mediana.sections import Counter, add_into
-from mediana.world import FoldOutcome, LoadedState, fold
+from mediana.domain.contrib import Contributions, DayKey, contributions, subtract
+from mediana.domain.records import Record
+from mediana.domain.sections import Counter, add_into
+from mediana.domain.world import FoldOutcome, LoadedState, fold
 
 
 @dataclass

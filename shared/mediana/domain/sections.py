@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from mediana.ranges import DateRange
+from mediana.domain.ranges import DateRange
 
 Key = tuple[Any, ...]
 Counter = dict[Key, int]

@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mediana.sections import ALL_DAYS, Counter
-from mediana.timeutil import NS_PER_SECOND
+from mediana.domain.sections import ALL_DAYS, Counter
+from mediana.domain.timeutil import NS_PER_SECOND
 
 World = dict[str, Any]
 DayKey = tuple[str, str]  # (section, local date ISO)
