@@ -1,0 +1,79 @@
+"""The source log (every version, under the tenant's sequence) and the quarantine."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from mediana.domain.records import upgrade
+from mediana.storage import keys
+from mediana.storage.base import StoreBase
+from mediana.storage.models import (
+    LogItem,
+    QuarantineItem,
+)
+
+
+class LogOps(StoreBase):
+    """Appends, delta reads and compaction of the log; quarantined lines with their reason."""
+
+    # ---- source log -----------------------------------------------------
+    def write_log(self, tenant: str, records: Iterable[Mapping[str, Any]], received_us: int) -> None:
+        with LogItem.batch_write() as batch:
+            for rec in records:
+                body = {k: v for k, v in rec.items() if k != "seq"}
+                batch.save(LogItem(tenant, rec["seq"], r=json.dumps(body, separators=(",", ":")), at=received_us))
+
+    def read_log(self, tenant: str, after: int, upto: int, limit: int) -> list[dict[str, Any]]:
+        out: list[dict[str, Any]] = []
+        if upto <= after:
+            return out
+        for item in LogItem.query(
+            tenant, LogItem.seq.between(after + 1, upto), limit=limit, page_size=min(limit, 5000)
+        ):
+            rec = upgrade(json.loads(item.r))
+            rec["seq"] = int(item.seq)
+            rec["_at"] = int(item.at)
+            out.append(rec)
+        return out
+
+    def delete_log(self, tenant: str, seqs: Iterable[int]) -> None:
+        with LogItem.batch_write() as batch:
+            for seq in seqs:
+                batch.delete(LogItem(tenant, seq))
+
+    # ---- quarantine -----------------------------------------------------
+    def put_quarantine(self, tenant: str, entries: Iterable[Mapping[str, Any]]) -> None:
+        """Each entry keeps its reason and raw line for ``cfg.quarantine_ttl_s``, then expires."""
+        expires_at = int(time.time()) + self.cfg.quarantine_ttl_s
+        with QuarantineItem.batch_write() as batch:
+            for e in entries:
+                batch.save(
+                    QuarantineItem(
+                        keys.quarantine_pk(tenant),
+                        keys.quarantine_sk(e["received_at"], e["source"], e["line"]),
+                        source=e["source"],
+                        line=e["line"],
+                        field=e["field"],
+                        reason=e["reason"],
+                        raw=e["raw"],
+                        received_at=e["received_at"],
+                        expires_at=expires_at,
+                    )
+                )
+
+    def list_quarantine(self, tenant: str, limit: int = 1000) -> list[dict[str, Any]]:
+        items = QuarantineItem.query(keys.quarantine_pk(tenant), scan_index_forward=False, limit=limit)
+        return [
+            {
+                "received_at": q.received_at,
+                "source": q.source,
+                "line": int(q.line),
+                "field": q.field,
+                "reason": q.reason,
+                "raw": q.raw,
+            }
+            for q in items
+        ]
