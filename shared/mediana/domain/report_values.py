@@ -1,0 +1,108 @@
+"""What every report builder shares: the sections' cells selected by filters, sums,
+histograms and their medians, daily series, and a scalar with its comparison."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from datetime import date, timedelta
+from typing import Any
+
+from mediana.domain.definitions import ReportDef
+from mediana.domain.sections import SECTIONS, Counter, Key, RangeSummary
+
+Filters = Mapping[str, list[str]]  # query filter -> accepted values (OR); filters AND together
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+Number = int | float
+
+
+def _wanted(value: str) -> str | None:
+    return None if value == "none" else value
+
+
+def _predicate(report: ReportDef, section: str, filters: Filters, dated: bool) -> Callable[[Key], bool]:
+    dims = SECTIONS[section].dims
+    offset = 1 if dated else 0
+    checks: list[tuple[int, set[str | None]]] = []
+    for name, values in filters.items():
+        dim = report.filters.get(name)
+        if dim is None or not values:
+            continue
+        checks.append((dims.index(dim) + offset, {_wanted(v) for v in values}))
+    if not checks:
+        return lambda key: True
+    return lambda key: all(key[i] in accepted for i, accepted in checks)
+
+
+def select(
+    summary: RangeSummary, report: ReportDef, filters: Filters, previous: bool = False
+) -> Iterable[tuple[Key, int]]:
+    """Cells of the current (or previous) period that pass the filters; the date,
+    if kept, stays first in the key."""
+    counter = summary.prev if previous else summary.cur
+    dated = SECTIONS[summary.section].series and not previous
+    keep = _predicate(report, summary.section, filters, dated)
+    return ((k, v) for k, v in counter.items() if keep(k))
+
+
+def _dim(section: str, name: str, dated: bool) -> int:
+    return SECTIONS[section].dims.index(name) + (1 if dated else 0)
+
+
+def median(histogram: Mapping[int, int]) -> Number | None:
+    """Exact median of a whole-second histogram: the middle sample, or the mean of
+    the two middle samples. None for an empty set."""
+    total = sum(histogram.values())
+    if total <= 0:
+        return None
+    lo_rank, hi_rank = (total - 1) // 2, total // 2
+    lo = hi = None
+    seen = 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if lo is None and seen > lo_rank:
+            lo = value
+        if seen > hi_rank:
+            hi = value
+            break
+    assert lo is not None and hi is not None
+    mid = (lo + hi) / 2
+    return int(mid) if mid == int(mid) else mid
+
+
+SCALAR_DECIMALS = 2  # no scalar has more: ratios 2 decimals, medians whole or .5
+
+
+def scalar(current: Number | None, previous: Number | None) -> dict[str, Any]:
+    """A value with its previous-period value and the change. The change is rounded
+    like the values it compares (0.61 - 0.7 is -0.09, not -0.08999999999999997)."""
+    change = None if current is None or previous is None else current - previous
+    if isinstance(change, float):
+        change = round(change, SCALAR_DECIMALS)
+    pct = None
+    if change is not None and previous:
+        pct = round(change * 100 / previous, 2)
+    if isinstance(change, float) and change == int(change):
+        change = int(change)
+    return {"current": current, "previous": previous, "change": change, "change_pct": pct}
+
+
+def _sum(cells: Iterable[tuple[Key, int]], where: Callable[[Key], bool] = lambda k: True) -> int:
+    return sum(v for k, v in cells if where(k))
+
+
+def _histogram(cells: Iterable[tuple[Key, int]], seconds_at: int) -> dict[int, int]:
+    hist: dict[int, int] = {}
+    for key, count in cells:
+        hist[key[seconds_at]] = hist.get(key[seconds_at], 0) + count
+    return hist
+
+
+def _series(cells: Iterable[tuple[Key, int]], start: date, days: int) -> list[dict[str, Any]]:
+    per_day: Counter = {}
+    for key, count in cells:
+        per_day[(key[0],)] = per_day.get((key[0],), 0) + count
+    out = []
+    for i in range(days):
+        iso = (start + timedelta(days=i)).isoformat()
+        out.append({"date": iso, "count": per_day.get((iso,), 0)})
+    return out
