@@ -25,7 +25,7 @@ from mediana.domain.presets import build_presets  # noqa: E402
 from mediana.domain.records import Rejection, parse_line  # noqa: E402
 from mediana.domain.timeutil import local_today  # noqa: E402
 from mediana.domain.world import LoadedState, fold  # noqa: E402
-from mediana.services.aggregate import _preset_doc  # noqa: E402
+from mediana.services.preset_items import preset_doc  # noqa: E402
 from mediana.storage import blobs  # noqa: E402
 
 
@@ -61,7 +61,7 @@ def main() -> None:
     t = time.perf_counter()
     days = merge_days({}, delta)
     today = local_today(tz)
-    docs = [_preset_doc(key, summary, today) for key, summary in build_presets(today, days, apart=today).items()]
+    docs = [preset_doc(key, summary, today) for key, summary in build_presets(today, days, apart=today).items()]
     stages["day documents + presets"] = time.perf_counter() - t
 
     total = sum(stages.values())

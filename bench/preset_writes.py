@@ -22,7 +22,7 @@ from mediana.domain.presets import build_presets, merged, update_presets  # noqa
 from mediana.domain.records import parse_record  # noqa: E402
 from mediana.domain.timeutil import local_today  # noqa: E402
 from mediana.domain.world import LoadedState  # noqa: E402
-from mediana.services.aggregate import _preset_doc  # noqa: E402
+from mediana.services.preset_items import preset_doc  # noqa: E402
 from mediana.storage import blobs  # noqa: E402
 from mediana_cli.demo import generate, write_jsonl  # noqa: E402
 
@@ -61,9 +61,9 @@ def main() -> None:
         changed = update_presets(buckets, delta, apart=today)
         whole = merged(buckets)
         for key in changed:
-            written["buckets"] += _wru(_preset_doc(key, buckets[key], today))
+            written["buckets"] += _wru(preset_doc(key, buckets[key], today))
         for p, s in {key[:2] for key in changed}:
-            written["whole presets (baseline)"] += _wru(_preset_doc((p, s, None), whole[(p, s)], today))
+            written["whole presets (baseline)"] += _wru(preset_doc((p, s, None), whole[(p, s)], today))
     print(f"busy tenant, {history}-day history, {len(day)} lines in {SLICES} slices of ~{per_slice}:")
     for name, units in written.items():
         print(f"  {name:<26} {units / SLICES:6.1f} WRU of preset writes a quarter-hour")

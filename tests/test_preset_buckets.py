@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from mediana.domain.presets import bucket_ids, build_presets, merged, unchanged_at_roll, valid_for
 from mediana.domain.ranges import PRESETS, preset_range
 from mediana.domain.sections import ALL_DAYS, SECTIONS, RangeSummary
-from mediana.services.aggregate import _preset_doc
+from mediana.services.preset_items import preset_doc
 
 TODAY = date(2026, 3, 1)  # a month boundary nearby: this_month and last_month change whole
 _CELLS = {
@@ -78,9 +78,9 @@ def test_a_bucket_kept_at_a_roll_holds_what_a_rebuild_would_write(dated: Any, ow
             assert (old[key].cur, old[key].prev) == (summary.cur, summary.prev), key
             kept += 1
         if key in old:
-            doc = _preset_doc(key, old[key], before)
+            doc = preset_doc(key, old[key], before)
             assert valid_for(doc, preset_range(preset, today), today) == unchanged_at_roll(key, before, today)
-        assert valid_for(_preset_doc(key, summary, today), preset_range(preset, today), today)
+        assert valid_for(preset_doc(key, summary, today), preset_range(preset, today), today)
     if gap == 1:
         assert kept > len(new) // 2  # a one-day roll keeps most buckets
 

@@ -1,0 +1,111 @@
+"""The preset items a batch writes: its buckets updated in place while the presets are
+for today, or rebuilt from the day documents (writing only what changed) when the local
+day rolled, a preset gets its first data, or a rebuild runs (``mediana.domain.presets``)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from mediana.domain.presets import PresetKey, bucket_ids, build_presets, touched, unchanged_at_roll, update_presets
+from mediana.domain.ranges import PRESETS, preset_range, preset_span
+from mediana.domain.sections import SECTIONS, RangeSummary, keeps_today_apart
+from mediana.storage import generations, keys
+from mediana.storage.store import Store, TenantState
+
+
+def _presets(
+    store: Store, tenant: str, state: TenantState, today: date, new_days: dict[tuple[str, str], Any], delta: Any
+) -> dict[str, tuple[dict[str, Any] | None, int]]:
+    """Preset buckets to write: the ones the day delta changes, updated in place while the
+    presets are for today; every bucket, rebuilt from the day documents, when the local day
+    rolled (``mediana.domain.presets``)."""
+    gen = generations.building_gen(state)
+    pk = keys.presets_pk(tenant, gen)
+    if state.presets_as_of == presets_mark(today):
+        in_place = _presets_in_place(store, pk, today, delta)
+        if in_place is not None:
+            return in_place
+    span = preset_span(today)
+    days = store.day_docs(tenant, gen, SECTIONS, span.start, span.end, consistent=True)
+    days.update(new_days)
+    presets = build_presets(today, days, apart=today)
+    old = store.part_counts(pk)  # every stored item: what is not rewritten is deleted
+    before = _presets_day(state)
+    changed = touched(delta, today, apart=today)
+    docs: dict[str, tuple[dict[str, Any] | None, int]] = {}
+    keep: set[str] = set()
+    for p in PRESETS:
+        span = preset_range(p, today)
+        for s in SECTIONS:
+            ids = bucket_ids(p, s, span)
+            stored = [i for i, b in enumerate(ids) if keys.preset_base(p, s, b) in old]
+            data = [i for i, b in enumerate(ids) if presets[(p, s, b)].cur or presets[(p, s, b)].prev]
+            # a preset with nothing in it and nothing stored is not written: a reader finds no
+            # preset and sums the (absent) days. One that keeps today apart is written even
+            # empty (its last bucket): today's data, in its day documents, is read through it.
+            if not stored and not data and not keeps_today_apart(s, span, today):
+                continue
+            for b in ids[min([*stored, *data, len(ids) - 1]) :]:  # the run (mediana.domain.presets)
+                key, base = (p, s, b), keys.preset_base(p, s, b)
+                keep.add(base)
+                # the day rolled (or a rebuild on the same day): a stored bucket whose days keep
+                # their parts, and that this batch does not change, holds its cells already
+                if base in old and before is not None and key not in changed and unchanged_at_roll(key, before, today):
+                    continue
+                docs[base] = (preset_doc(key, presets[key], today), old.get(base, 0))
+    # buckets that left the ranges, items of a former layout: deleted
+    return docs | {base: (None, n) for base, n in old.items() if base not in keep}
+
+
+def _presets_day(state: TenantState) -> date | None:
+    """The local day the stored presets are for, when they are in today's shape."""
+    day, _, shape = str(state.presets_as_of or "").partition("/")
+    try:
+        return date.fromisoformat(day) if shape == PRESETS_SHAPE else None
+    except ValueError:
+        return None
+
+
+PRESETS_SHAPE = "buckets"
+
+
+def presets_mark(today: date) -> str:
+    """The state's ``presets_as_of``: the local day the presets are for, and their shape
+    (today kept apart, day buckets). A state written before that shape fails the
+    comparison, so its presets are rebuilt once, in the new shape."""
+    return f"{today.isoformat()}/{PRESETS_SHAPE}"
+
+
+def _presets_in_place(
+    store: Store, pk: str, today: date, delta: Any
+) -> dict[str, tuple[dict[str, Any] | None, int]] | None:
+    """The buckets the delta changes, read, updated and returned for writing; None when one
+    is not stored: the caller rebuilds the presets from the days, writing what changed."""
+    wanted = touched(delta, today, apart=today)
+    stored = store.get_docs(pk, [keys.preset_base(*key) for key in wanted])
+    if len(stored) < len(wanted):  # a preset's first data, or data before its run: a rebuild writes it
+        return None
+    summaries: dict[PresetKey, RangeSummary] = {}
+    parts: dict[str, int] = {}
+    for base, (doc, n) in stored.items():
+        summary = RangeSummary.from_doc(doc)
+        summaries[(summary.span.preset or "", summary.section, doc.get("bucket"))] = summary
+        parts[base] = n
+    changed = update_presets(summaries, delta, apart=today)
+    return {
+        keys.preset_base(*key): (preset_doc(key, summaries[key], today), parts.get(keys.preset_base(*key), 0))
+        for key in changed
+    }
+
+
+def preset_doc(key: PresetKey, summary: RangeSummary, today: date) -> dict[str, Any]:
+    """A preset bucket's item; ``apart`` names the day whose cells it leaves to that day's
+    document (every preset of a dated section that contains today)."""
+    doc = summary.to_doc()
+    doc["as_of"] = today.isoformat()
+    if key[2] is not None:
+        doc["bucket"] = key[2]
+    if keeps_today_apart(summary.section, summary.span, today):
+        doc["apart"] = today.isoformat()
+    return doc
