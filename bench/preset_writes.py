@@ -29,8 +29,10 @@ from mediana_cli.demo import generate, write_jsonl  # noqa: E402
 SLICES = 96
 
 
-def _wru(doc: dict[str, object]) -> int:
-    return sum(-(-len(part) // 1024) for part in blobs.encode(doc))
+def _written(doc: dict[str, object]) -> tuple[int, int]:
+    """The WRU and the bytes of one stored item (its parts)."""
+    parts = blobs.encode(doc)
+    return sum(-(-len(part) // 1024) for part in parts), sum(map(len, parts))
 
 
 def main() -> None:
@@ -52,6 +54,7 @@ def main() -> None:
     today = local_today(tz)
     buckets = build_presets(today, days, apart=today)
     written: Counter[str] = Counter()
+    sizes: Counter[str] = Counter()
     per_slice = len(day) // SLICES + 1
     for i in range(SLICES):
         chunk = day[i * per_slice : (i + 1) * per_slice]
@@ -60,13 +63,19 @@ def main() -> None:
         delta = compute_batch(chunk, state, tz).day_delta
         changed = update_presets(buckets, delta, apart=today)
         whole = merged(buckets)
-        for key in changed:
-            written["buckets"] += _wru(preset_doc(key, buckets[key], today))
-        for p, s in {key[:2] for key in changed}:
-            written["whole presets (baseline)"] += _wru(preset_doc((p, s, None), whole[(p, s)], today))
+        presets = {key[:2] for key in changed}
+        for name, docs in (
+            ("buckets", [preset_doc(key, buckets[key], today) for key in changed]),
+            ("whole presets (baseline)", [preset_doc((p, s, None), whole[(p, s)], today) for p, s in presets]),
+        ):
+            for doc in docs:
+                units, size = _written(doc)
+                written[name] += units
+                sizes[name] += size
     print(f"busy tenant, {history}-day history, {len(day)} lines in {SLICES} slices of ~{per_slice}:")
     for name, units in written.items():
-        print(f"  {name:<26} {units / SLICES:6.1f} WRU of preset writes a quarter-hour")
+        kb = sizes[name] / SLICES / 1024
+        print(f"  {name:<26} {units / SLICES:6.1f} WRU, {kb:6.1f} KB of preset writes a quarter-hour")
     ratio = written["whole presets (baseline)"] / max(written["buckets"], 1)
     print(f"buckets write {ratio:.1f}x less than whole presets")
 
