@@ -149,6 +149,21 @@ def test_range_and_filter_controls_ask_the_api_and_show_its_answer(page: Any, vi
     unfiltered = api_json("/v1/reports/new-conversations?range=last_7_days", "acme", ["viewer"])
     assert filtered["values"]["count"] < unfiltered["values"]["count"]  # the filter really narrowed it
     assert_page_matches(page, filtered)
+    assert page.locator(".meta .filters").inner_text() == "channel: whatsapp"
+    # an owner filter is shown by the owner's name (the API's filter_labels), not its id
+    owner = page.locator('select[name="owner"] option').first.get_attribute("value")
+    page.select_option('select[name="owner"]', [owner])
+    page.click('form.controls button[type="submit"]')
+    order = next(r for r in api_json("/v1/reports", "acme", ["viewer"])["reports"] if r["id"] == "new-conversations")
+    chosen = {"channel": "whatsapp", "owner": owner}
+    query = {"range": "last_7_days", **{f: chosen[f] for f in order["filters"] if f in chosen}}
+    page.wait_for_selector(f'main[data-loaded="new-conversations?{urlencode(query)}"]')
+    by_owner = api_json(f"/v1/reports/new-conversations?{urlencode(query)}", "acme", ["viewer"])
+    name = by_owner["filter_labels"]["owner"][owner]
+    assert name != owner  # the demo's advisors have names
+    shown = page.locator(".meta .filters").inner_text()
+    assert f"owner: {name}" in shown and "channel: whatsapp" in shown, shown
+    page.select_option('select[name="owner"]', [])
     # a custom range, and a bad one: the API's 400 is shown, naming the parameter
     page.select_option('select[name="range"]', "custom")
     page.fill('input[name="from"]', "2026-01-01")

@@ -187,11 +187,22 @@ async function showReport(report, params) {
     node("span", { class: "range", dataset: { from: body.range.from, to: body.range.to } },
       `${body.range.from} → ${body.range.to} (${body.range.days} d, ${body.range.timezone})`),
     ` · ${t("previous")}: ${body.previous_range.from} → ${body.previous_range.to}`,
+    ...appliedFilters(body),
     node("br"),
     node("span", { class: "through" }, `${t("through")}: ${body.data_through || "—"}`),
     ` · ${t("computed")}: ${body.computed_at || "—"} · ${body.source}`);
   main.replaceChildren(...head, meta, cards(body.comparison), ...drawValues(body.values, report.title[state.lang]));
   main.dataset.loaded = `${report.id}?${query}`;
+}
+
+// the filters the answer applied, groups and owners by name (the API's filter_labels)
+function appliedFilters(body) {
+  const applied = Object.entries(body.filters || {}).filter(([, values]) => values.length);
+  if (!applied.length) return [];
+  const labels = body.filter_labels || {};
+  const text = applied.map(([name, values]) =>
+    `${name.replace("_", " ")}: ${values.map((v) => (labels[name] || {})[v] ?? v).join(", ")}`).join(" · ");
+  return [node("br"), node("span", { class: "filters" }, text)];
 }
 
 function refreshButton() {
