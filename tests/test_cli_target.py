@@ -8,6 +8,7 @@ import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mediana_cli.main import main
@@ -96,6 +97,30 @@ def test_a_local_stack_that_is_not_running_says_how_to_start_it(
     (tmp_path / ".mediana" / "local.json").write_text(json.dumps({"endpoint": f"http://127.0.0.1:{port}"}))
     assert main(["refresh", "--tenant", "acme"]) == 2
     assert f"the local stack at http://127.0.0.1:{port} is not running" in _error_line(capsys)
+
+
+def test_another_shell_without_aws_settings_finds_the_running_local_stack(
+    moto_endpoint: str, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    """`make run` in one shell, `mediana tenants` in another: no AWS variable, no config."""
+    import subprocess
+    import sys
+
+    from mediana_cli.local import STATE_FILE
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)  # this process plays `make run`'s shell
+    stack: Any = request.getfixturevalue("stack")
+    stack.store.ensure_state("acme")
+    (tmp_path / STATE_FILE).parent.mkdir()
+    (tmp_path / STATE_FILE).write_text(json.dumps({"endpoint": moto_endpoint}))
+    shell = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "STATE_", "LOG_", "DATA_", "REFRESH_"))}
+    shell.update(AWS_CONFIG_FILE=str(tmp_path / "none"), AWS_SHARED_CREDENTIALS_FILE=str(tmp_path / "none"))
+    run = subprocess.run(
+        [sys.executable, "-m", "mediana_cli.main", "tenants"], cwd=tmp_path, env=shell,
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert "acme" in {json.loads(line)["tenant_id"] for line in run.stdout.splitlines()}
 
 
 @pytest.mark.parametrize("tenant", ["acme#R", "acme/x", "", "a" * 65, "acme\n", "..", "(shared)"])

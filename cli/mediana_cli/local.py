@@ -49,7 +49,15 @@ def local_names_env(endpoint: str) -> dict[str, str]:
     endpoint alone (local resource names are deterministic)."""
     import boto3
 
-    sqs = boto3.client("sqs", endpoint_url=endpoint, region_name=REGION)
+    creds = aws_env(endpoint)  # the local stack's own: the operator's shell may have none
+    sqs = boto3.client(
+        "sqs",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id=creds["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=creds["AWS_SECRET_ACCESS_KEY"],
+        aws_session_token=creds["AWS_SESSION_TOKEN"],
+    )
     return {
         "STATE_TABLE": "mediana-local-StateTable",
         "LOG_TABLE": "mediana-local-LogTable",
