@@ -8,6 +8,7 @@ import importlib.util
 import sys
 import time
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -31,6 +32,7 @@ def function(name: str) -> ModuleType:
             # POWERTOOLS_METRICS_DISABLED stops each invocation's flush, but the metrics pile up
             # and Powertools still prints them every 100 data points: a terminal full of EMF
             module.metrics.add_metric = lambda *args, **kwargs: None
+            warnings.filterwarnings("ignore", "No application metrics to publish*")  # none, by the line above
         _LOADED[name] = module
     return _LOADED[name]
 

@@ -77,6 +77,7 @@ def _busy(tenant: str, refresh_id: str | None, busy: TenantBusy) -> dict[str, An
     """Another runner holds the tenant. A scheduled run has nothing to add (the holder
     reschedules the tenant if data arrives meanwhile); a manual refresh queues again."""
     logger.info("tenant busy", extra={"refresh_id": refresh_id, "lease_until_ms": busy.until_ms})
+    metrics.add_metric("TenantBusy", MetricUnit.Count, 1)  # runners colliding on a tenant
     if refresh_id:
         time.sleep(BUSY_PAUSE_S)
         store().enqueue(tenant, "busy", f"{tenant}:busy:{refresh_id}:{now_us()}", refresh_id=refresh_id)

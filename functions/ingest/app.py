@@ -89,6 +89,7 @@ def _incoming(event: dict[str, Any]) -> dict[str, Any]:
                     "stopped_at": result.stopped_at,
                 }
             )
+    metrics.add_metric("FilesRead", MetricUnit.Count, len(results))  # 0: gone, or read already
     return {"files": results}
 
 
