@@ -22,8 +22,9 @@ def _presets(
     rolled (``mediana.domain.presets``)."""
     gen = generations.building_gen(state)
     pk = keys.presets_pk(tenant, gen)
+    changed = touched(delta, today, apart=today)
     if state.presets_as_of == presets_mark(today):
-        in_place = _presets_in_place(store, pk, today, delta)
+        in_place = _presets_in_place(store, pk, today, delta, changed)
         if in_place is not None:
             return in_place
     span = preset_span(today)
@@ -32,7 +33,6 @@ def _presets(
     presets = build_presets(today, days, apart=today)
     old = store.part_counts(pk)  # every stored item: what is not rewritten is deleted
     before = _presets_day(state)
-    changed = touched(delta, today, apart=today)
     docs: dict[str, tuple[dict[str, Any] | None, int]] = {}
     keep: set[str] = set()
     for p in PRESETS:
@@ -78,11 +78,11 @@ def presets_mark(today: date) -> str:
 
 
 def _presets_in_place(
-    store: Store, pk: str, today: date, delta: Any
+    store: Store, pk: str, today: date, delta: Any, wanted: set[PresetKey]
 ) -> dict[str, tuple[dict[str, Any] | None, int]] | None:
-    """The buckets the delta changes, read, updated and returned for writing; None when one
-    is not stored: the caller rebuilds the presets from the days, writing what changed."""
-    wanted = touched(delta, today, apart=today)
+    """The buckets the delta changes (``wanted``), read, updated and returned for writing;
+    None when one is not stored: the caller rebuilds the presets from the days, writing
+    what changed."""
     stored = store.get_docs(pk, [keys.preset_base(*key) for key in wanted])
     if len(stored) < len(wanted):  # a preset's first data, or data before its run: a rebuild writes it
         return None
