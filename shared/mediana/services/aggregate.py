@@ -34,7 +34,7 @@ from mediana.domain.world import (
     upgrade_directory,
     upgrade_stored,
 )
-from mediana.services.preset_items import _presets, presets_mark
+from mediana.services.preset_items import presets_mark, presets_to_write
 from mediana.storage import generations, keys
 from mediana.storage.store import US, Store, TenantState
 
@@ -221,7 +221,7 @@ def _one_batch(
     old_cells = {day_bases[b]: decode_counter(doc["cells"]) for b, (doc, _) in old_days.items()}
     new_days = merge_days(old_cells, result.day_delta)
     today = local_today(tz)
-    presets = _presets(store, tenant, state, today, new_days, result.day_delta)
+    presets = presets_to_write(store, tenant, state, today, new_days, result.day_delta)
 
     cursor = int(state.cursor or 0)
     batch_no = int(state.batch or 0) + 1

@@ -14,7 +14,7 @@ from mediana.storage import generations, keys
 from mediana.storage.store import Store, TenantState
 
 
-def _presets(
+def presets_to_write(
     store: Store, tenant: str, state: TenantState, today: date, new_days: dict[tuple[str, str], Any], delta: Any
 ) -> dict[str, tuple[dict[str, Any] | None, int]]:
     """Preset buckets to write: the ones the day delta changes, updated in place while the
@@ -83,20 +83,13 @@ def _presets_in_place(
     """The buckets the delta changes (``wanted``), read, updated and returned for writing;
     None when one is not stored: the caller rebuilds the presets from the days, writing
     what changed."""
-    stored = store.get_docs(pk, [keys.preset_base(*key) for key in wanted])
+    bases = {key: keys.preset_base(*key) for key in wanted}
+    stored = store.get_docs(pk, bases.values())
     if len(stored) < len(wanted):  # a preset's first data, or data before its run: a rebuild writes it
         return None
-    summaries: dict[PresetKey, RangeSummary] = {}
-    parts: dict[str, int] = {}
-    for base, (doc, n) in stored.items():
-        summary = RangeSummary.from_doc(doc)
-        summaries[(summary.span.preset or "", summary.section, doc.get("bucket"))] = summary
-        parts[base] = n
+    summaries = {key: RangeSummary.from_doc(stored[base][0]) for key, base in bases.items()}
     changed = update_presets(summaries, delta, apart=today)
-    return {
-        keys.preset_base(*key): (preset_doc(key, summaries[key], today), parts.get(keys.preset_base(*key), 0))
-        for key in changed
-    }
+    return {bases[key]: (preset_doc(key, summaries[key], today), stored[bases[key]][1]) for key in changed}
 
 
 def preset_doc(key: PresetKey, summary: RangeSummary, today: date) -> dict[str, Any]:

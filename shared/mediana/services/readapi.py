@@ -124,16 +124,17 @@ def get_report(store: Store, tenant: str, report_id: str, query: Mapping[str, li
 
     presets_pk = keys.presets_pk(tenant, view.gen)
     found = {base: doc for (pk, base), doc in docs.items() if pk == presets_pk}
-    runs = _runs(preset, report.sections, span, found) if preset else None
-    if preset and runs is not None and all(valid_for(doc, span, today) for run in runs.values() for doc in run):
+    stale = any(not valid_for(doc, span, today) for doc in found.values())  # presets of an earlier day
+    runs = _runs(preset, report.sections, span, found) if preset and not stale else None
+    if runs is not None:
         days_pk = keys.days_pk(tenant, view.gen)
         summaries = {s: _with_day_apart(s, span, today, run, docs, days_pk) for s, run in runs.items()}
         source = "preset"
     else:
         summaries = summaries_from_days(store, tenant, view.gen, report.sections, span)
         source = "days"
-        if preset and any(not valid_for(doc, span, today) for doc in found.values()) and not view.rebuilding:
-            roll_presets(store, tenant, span.end)  # presets of an earlier day
+        if stale and not view.rebuilding:
+            roll_presets(store, tenant, span.end)
     directory = docs.get((keys.tenant_pk(tenant), keys.directory_base(view.gen)))
     body = build_report(report_id, summaries, filters, Roster.from_directory(directory))
     return {
