@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from mediana.domain.batch import compute_batch, merge_days
+from mediana.domain.collector import collector_paused
 from mediana.domain.contrib import empty_world
 from mediana.domain.poison import PoisonRecords, isolate
 from mediana.domain.records import newer
@@ -320,12 +321,13 @@ def refresh_tenant(
             if collectable:
                 _collect(store, tenant, state, collectable, owner)
                 continue
-            delta = store.read_log(tenant, cursor, horizon, max_records)
-            reached = not delta or delta[-1]["seq"] >= horizon or len(delta) < max_records
-            upto = horizon if reached else delta[-1]["seq"]
-            through = (oldest if oldest is not None else read_at) if reached else delta[-1]["_at"]
             try:
-                report, rezone = _one_batch(store, tenant, state, delta, upto, through, owner, reached)
+                with collector_paused():  # a batch's records live until it ends (domain/collector.py)
+                    delta = store.read_log(tenant, cursor, horizon, max_records)
+                    reached = not delta or delta[-1]["seq"] >= horizon or len(delta) < max_records
+                    upto = horizon if reached else delta[-1]["seq"]
+                    through = (oldest if oldest is not None else read_at) if reached else delta[-1]["_at"]
+                    report, rezone = _one_batch(store, tenant, state, delta, upto, through, owner, reached)
             except PoisonRecords as poison:
                 _quarantine_poison(store, tenant, poison)
                 total.quarantined += len(poison.found)
