@@ -16,38 +16,32 @@ import resource
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path[:0] = ["shared"]
 
 from mediana.domain.batch import merge_days, tenant_timezone  # noqa: E402
+from mediana.domain.collector import collector_paused  # noqa: E402
 from mediana.domain.contrib import contributions  # noqa: E402
+from mediana.domain.parse_batch import parse_lines  # noqa: E402
 from mediana.domain.presets import build_presets  # noqa: E402
-from mediana.domain.records import Rejection, parse_line  # noqa: E402
+from mediana.domain.records import Rejection  # noqa: E402
 from mediana.domain.timeutil import local_today  # noqa: E402
 from mediana.domain.world import LoadedState, fold  # noqa: E402
 from mediana.services.preset_items import preset_doc  # noqa: E402
 from mediana.storage import blobs  # noqa: E402
 
 
-def main() -> None:
-    cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    cli.add_argument("file", type=Path)
-    cli.add_argument("--tenant", required=True)
-    args = cli.parse_args()
-    raw = args.file.read_bytes().splitlines()
-    stages: dict[str, float] = {}
-
+def _stages(raw: list[bytes], tenant: str, stages: dict[str, float]) -> tuple[Any, ...]:
     t = time.perf_counter()
     records, rejected = [], 0
-    for seq, line in enumerate(raw, start=1):
-        parsed = parse_line(line, args.tenant)
+    for seq, parsed in enumerate(parse_lines(raw, tenant), start=1):
         if isinstance(parsed, Rejection):
             rejected += 1
         elif parsed is not None:
             parsed["seq"] = seq  # as the log numbers them
             records.append(parsed)
     stages["parse+validate"] = time.perf_counter() - t
-
     t = time.perf_counter()
     state = LoadedState()
     fold(records, state)
@@ -63,6 +57,20 @@ def main() -> None:
     today = local_today(tz)
     docs = [preset_doc(key, summary, today) for key, summary in build_presets(today, days, apart=today).items()]
     stages["day documents + presets"] = time.perf_counter() - t
+
+    return records, rejected, state, tz, days, docs
+
+
+def main() -> None:
+    cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    cli.add_argument("file", type=Path)
+    cli.add_argument("--tenant", required=True)
+    args = cli.parse_args()
+    raw = args.file.read_bytes().splitlines()
+    stages: dict[str, float] = {}
+
+    with collector_paused():  # as the aggregator runs a batch (domain/collector.py)
+        records, rejected, state, tz, days, docs = _stages(raw, args.tenant, stages)
 
     total = sum(stages.values())
     for name, seconds in stages.items():

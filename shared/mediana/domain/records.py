@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -217,6 +218,17 @@ def version_hash(record: Record) -> str:
     return hashlib.blake2b(canonical, digest_size=6).hexdigest()
 
 
+def add_version_hashes(records: Iterable[Record]) -> None:
+    """Set each record's ``h`` to its ``version_hash``, for records known to hold no float
+    and no integer beyond 64 bits (``parse_record``'s when no duration is fractional)."""
+    dumps, sort_keys, blake = orjson.dumps, orjson.OPT_SORT_KEYS, hashlib.blake2b
+    for rec in records:
+        canonical = dumps(rec, option=sort_keys)
+        if not canonical.isascii() or b"\\" in canonical:
+            canonical = _canonical_reference(rec)
+        rec["h"] = blake(canonical, digest_size=6).hexdigest()
+
+
 def _canonical_reference(record: Record) -> bytes:
     return json.dumps(record, sort_keys=True, separators=(",", ":")).encode()
 
@@ -296,6 +308,11 @@ def parse_line(line: bytes | str, expected_tenant: str) -> Record | Rejection | 
         raw = orjson.loads(line)
     except orjson.JSONDecodeError:
         return parse_line_reference(line, expected_tenant)
+    return parse_decoded(raw, line, expected_tenant)
+
+
+def parse_decoded(raw: object, line: bytes | str, expected_tenant: str) -> Record | Rejection | None:
+    """``parse_line``'s answer for a line orjson decoded to ``raw``."""
     parsed = parse_record(raw, expected_tenant)
     if isinstance(parsed, Rejection):  # its reason may quote a value: json's, as always
         return parse_line_reference(line, expected_tenant)

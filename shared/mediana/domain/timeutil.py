@@ -10,6 +10,7 @@ an in-flight ingest block) stay in microseconds: ``now_us``/``format_us``.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -82,6 +83,53 @@ def parse_instant(value: object) -> int:
                 if MIN_INSTANT_NS <= ns <= MAX_INSTANT_NS:
                     return ns
     return _parse_instant_checked(value)
+
+
+class _HourStarts(dict[str, int]):
+    """ "YYYY-MM-DDTHH:" -> epoch ns of that hour, for whole hours inside the contract's
+    window, filled on first use; any other prefix raises KeyError (no entry is made)."""
+
+    def __missing__(self, prefix: str) -> int:
+        if not _HOUR_PREFIX.fullmatch(prefix):
+            raise KeyError(prefix)
+        ns = _hour_ns(prefix[:13])
+        if ns < 0 or ns + 3599 * NS_PER_SECOND > MAX_INSTANT_NS:
+            raise KeyError(prefix)
+        if len(self) >= 100_000:  # bounded: ~11 years of hours
+            self.clear()
+        self[prefix] = ns
+        return ns
+
+
+_HOUR_PREFIX = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:")
+_HOURS = _HourStarts()
+_MINUTE_SECOND_Z = {f"{m:02d}:{s:02d}Z": (m * 60 + s) * NS_PER_SECOND for m in range(60) for s in range(60)}
+
+
+def parse_instants(values: Sequence[object]) -> tuple[list[int | None], list[int]]:
+    """``parse_instant`` over a column: (instants, positions of the invalid values).
+    A missing value (None) stays None and is not invalid; an invalid one is None too.
+
+    The usual form ("2026-03-02T12:00:00Z") costs two dictionary lookups: its hour
+    prefix and its "MM:SSZ" tail, both keys only of valid values, whose lengths (14 + 6)
+    make the whole string's. Any value they miss takes ``parse_instant``: the same answers."""
+    hours, tails = _HOURS, _MINUTE_SECOND_Z
+    try:
+        return [None if v is None else hours[v[:14]] + tails[v[14:]] for v in values], []  # type: ignore[index]
+    except (KeyError, TypeError):
+        pass
+    out: list[int | None] = []
+    bad: list[int] = []
+    for i, v in enumerate(values):
+        if v is None:
+            out.append(None)
+            continue
+        try:
+            out.append(parse_instant(v))
+        except ValueError:
+            out.append(None)
+            bad.append(i)
+    return out, bad
 
 
 def _parse_instant_checked(value: object) -> int:

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mediana.domain.lines import MAX_LINE_BYTES, Damaged, Line, TooLong
-from mediana.domain.records import Record, Rejection, parse_line, valid_tenant_id
+from mediana.domain.parse_batch import parse_lines
+from mediana.domain.records import Record, Rejection, valid_tenant_id
 from mediana.domain.timeutil import format_us, now_us
 from mediana.storage.store import Store
 
@@ -92,39 +93,50 @@ def ingest_lines(
         bad.clear()
 
     received = format_us(now_us())
+
+    def judge(chunk: list[tuple[int, bytes | Line]]) -> None:
+        texts = [line for _, line in chunk if isinstance(line, (bytes, str))]
+        verdicts = iter(parse_lines(texts, tenant))
+        for number, line in chunk:
+            if isinstance(line, Damaged):  # the object itself: every line before it was kept
+                parsed: Record | Rejection | None = Rejection("(file)", line.reason)
+                line = b""
+            elif isinstance(line, TooLong):
+                parsed = Rejection("(line)", f"longer than {MAX_LINE_BYTES} bytes ({line.size}+)")
+                line = line.head
+            else:
+                parsed = next(verdicts)
+            if parsed is None:
+                result.blank += 1
+            elif isinstance(parsed, Rejection):
+                result.rejected += 1
+                entry = {
+                    "source": source,
+                    "line": number,
+                    "field": parsed.field,
+                    "reason": parsed.reason,
+                    "raw": line[:RAW_EXCERPT].decode("utf-8", "replace"),
+                    "received_at": received,
+                }
+                bad.append(entry)
+                if len(result.rejections) < 20:
+                    result.rejections.append({k: entry[k] for k in ("line", "field", "reason")})
+            else:
+                result.accepted += 1
+                good.append(parsed)
+
+    chunk: list[tuple[int, bytes | Line]] = []
     for number, line in enumerate(lines, start=1):
         if number <= skip:
             continue
-        if isinstance(line, Damaged):  # the object itself: every line before it was kept
-            parsed: Record | Rejection | None = Rejection("(file)", line.reason)
-            line = b""
-        elif isinstance(line, TooLong):
-            parsed = Rejection("(line)", f"longer than {MAX_LINE_BYTES} bytes ({line.size}+)")
-            line = line.head
-        else:
-            parsed = parse_line(line, tenant)
-        if parsed is None:
-            result.blank += 1
-        elif isinstance(parsed, Rejection):
-            result.rejected += 1
-            entry = {
-                "source": source,
-                "line": number,
-                "field": parsed.field,
-                "reason": parsed.reason,
-                "raw": line[:RAW_EXCERPT].decode("utf-8", "replace"),
-                "received_at": received,
-            }
-            bad.append(entry)
-            if len(result.rejections) < 20:
-                result.rejections.append({k: entry[k] for k in ("line", "field", "reason")})
-        else:
-            result.accepted += 1
-            good.append(parsed)
-        if len(good) + len(bad) >= CHUNK_LINES:
+        chunk.append((number, line))
+        if len(chunk) >= CHUNK_LINES:  # blank lines count too: a chunk is bounded in lines read
+            judge(chunk)
+            chunk.clear()
             flush()
             if should_stop():
                 result.stopped_at = number
                 return result
+    judge(chunk)
     flush()
     return result
