@@ -234,3 +234,19 @@ def test_an_erasure_is_terminal_whatever_the_order() -> None:
     tomb = parse_line(line(updated_at="2026-05-01T00:00:00Z", erased=True), "acme")
     assert isinstance(live, dict) and isinstance(tomb, dict)
     assert newer(tomb, live) and not newer(live, tomb)
+
+
+@pytest.mark.parametrize(
+    ("field", "extra"),
+    [("id", {}), ("origin", {}), ("owner_id", {}), ("name", {"kind": "tenant", "id": "acme"}),
+     ("call_types", {"kind": "tenant", "id": "acme"})],
+)  # fmt: skip
+def test_a_lone_surrogate_is_no_text_and_is_rejected_naming_its_field(field: str, extra: dict[str, object]) -> None:
+    # JSON's \ud800 escape spells a code unit no UTF-8 text holds; before, such a record was
+    # accepted and then broke the aggregation (pandas' Arrow strings), where only bisection found it
+    record = {**GOOD_CONTACT, **extra}
+    record[field] = ["demo", "\ud800"] if field == "call_types" else "x\udfff"
+    answer = parse_line(json.dumps(record), "acme")
+    assert answer == Rejection(field, "not Unicode text: a lone surrogate (an unpaired \\ud800-\\udfff escape)")
+    paired = {**record, field: ["demo", "\U0001f600"] if field == "call_types" else "x\U0001f600"}  # a pair: text
+    assert not isinstance(parse_line(json.dumps(paired), "acme"), Rejection)

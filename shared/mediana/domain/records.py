@@ -208,14 +208,34 @@ def version_hash(record: Record) -> str:
     whenever no string needed escaping (its output is ASCII without a backslash:
     ``json`` escapes non-ASCII, orjson does not) and no value is a float (the two
     spell exponents differently); anything else takes ``json``."""
+    return hashlib.blake2b(_canonical(record), digest_size=6).hexdigest()
+
+
+def _canonical(record: Record, *, text_only: bool = False) -> bytes:
+    """``version_hash``'s bytes. With ``text_only``, a string that is no Unicode text (a
+    lone surrogate, which JSON's escapes can spell but UTF-8 cannot hold) is bad input."""
     try:
         canonical = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
-    except TypeError:  # an int beyond 64 bits
+    except TypeError:  # an int beyond 64 bits, or a lone surrogate
+        if text_only and (field := _not_text(record)) is not None:
+            raise _Bad(field, "not Unicode text: a lone surrogate (an unpaired \\ud800-\\udfff escape)") from None
         canonical = _canonical_reference(record)
     else:
         if not canonical.isascii() or b"\\" in canonical or _has_float(record):
             canonical = _canonical_reference(record)
-    return hashlib.blake2b(canonical, digest_size=6).hexdigest()
+    return canonical
+
+
+def _not_text(record: Record) -> str | None:
+    """The first field holding a string that UTF-8 cannot encode."""
+    for name, value in record.items():
+        for text in value if type(value) is list else (value,):
+            if type(text) is str and not text.isascii():
+                try:
+                    text.encode("utf-8")
+                except UnicodeEncodeError:
+                    return name
+    return None
 
 
 def add_version_hashes(records: Iterable[Record]) -> None:
@@ -272,7 +292,7 @@ def parse_record(raw: object, expected_tenant: str) -> Record | Rejection:
                 record[parent] = _req_str(raw, parent)
         else:
             record.update(_kind_fields(str(kind), raw, str(tenant_id), rec_id))
-        record["h"] = version_hash(record)
+        record["h"] = hashlib.blake2b(_canonical(record, text_only=True), digest_size=6).hexdigest()
         return record
     except _Bad as bad:
         return bad.rejection
