@@ -77,6 +77,13 @@ def parse_lines(lines: Sequence[bytes | str], expected_tenant: str) -> list[Pars
 _NONE = type(None)
 
 
+def _row(getter: itemgetter[Any], fields: tuple[str, ...], raw: Raw) -> tuple[Any, ...]:
+    try:
+        return tuple(getter(raw))
+    except KeyError:
+        return tuple(map(raw.get, fields))
+
+
 class _Columns:
     """The fields of one kind's decoded lines as columns, and the rows a check refused.
 
@@ -89,7 +96,7 @@ class _Columns:
         try:
             rows = list(map(getter, raws))
         except KeyError:  # some record lacks a field: absent reads as null, as raw.get does
-            rows = [tuple(map(r.get, fields)) for r in raws]
+            rows = [_row(getter, fields, r) for r in raws]
         columns = list(zip(*rows, strict=True)) if rows else [()] * len(fields)
         self.n = len(raws)
         self.values = dict(zip(fields, map(list, columns), strict=True))
@@ -184,8 +191,10 @@ def _messages(raws: list[Raw], tenant: str) -> tuple[list[Record | None], set[in
     c = _Columns(raws, tenant, ("conversation_id", "direction", "author_type", "author_id", "created_at"))
     direction, author = c.enum("direction", _DIRECTIONS, True), c.enum("author_type", _AUTHORS, True)
     pairs = list(zip(direction, author, strict=True))
-    if not _MESSAGE_PAIRS >= set(p for i, p in enumerate(pairs) if i not in c.refused):
-        c.refused.update(i for i, p in enumerate(pairs) if p not in _MESSAGE_PAIRS)
+    refused = c.refused  # rows with a value of another type (perhaps unhashable) among them
+    kept = [p for i, p in enumerate(pairs) if i not in refused] if refused else pairs
+    if not _MESSAGE_PAIRS >= set(kept):
+        refused.update([i for i, p in enumerate(pairs) if i not in refused and p not in _MESSAGE_PAIRS])
     fields = {
         "conversation_id": c.req_str("conversation_id"),
         "direction": direction,

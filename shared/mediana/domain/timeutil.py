@@ -125,10 +125,13 @@ def parse_instants(values: Sequence[object]) -> tuple[list[int | None], list[int
             out.append(None)
             continue
         try:
-            out.append(parse_instant(v))
-        except ValueError:
-            out.append(None)
-            bad.append(i)
+            out.append(hours[v[:14]] + tails[v[14:]])  # type: ignore[index]
+        except (KeyError, TypeError):
+            try:
+                out.append(parse_instant(v))
+            except ValueError:
+                out.append(None)
+                bad.append(i)
     return out, bad
 
 
