@@ -186,3 +186,11 @@ def test_every_edit_of_a_whole_record_in_one_batch_answers_as_each_line_alone(ki
     assert any(isinstance(a, Rejection) for a in answers)
     for edit in range(len(lines)):  # and each edit alone among whole records (a column all fast but one)
         _same_batch([lines[0]] * 3 + [lines[edit]], events=False)
+
+
+def test_an_unhashable_value_beside_a_wrong_pair_is_judged_like_any_other() -> None:
+    message = next(w for w in _WHOLE if w["kind"] == "message")
+    base = {"tenant_id": "acme", "updated_at": "2026-03-02T12:00:00Z", **message}
+    lines = [json.dumps({**base, "direction": ["outbound"]}), json.dumps({**base, "author_type": "contact"})]
+    _same_batch(lines, events=False)
+    assert all(isinstance(a, Rejection) for a in parse_lines(lines, "acme"))
