@@ -194,3 +194,14 @@ def test_an_unhashable_value_beside_a_wrong_pair_is_judged_like_any_other() -> N
     lines = [json.dumps({**base, "direction": ["outbound"]}), json.dumps({**base, "author_type": "contact"})]
     _same_batch(lines, events=False)
     assert all(isinstance(a, Rejection) for a in parse_lines(lines, "acme"))
+
+
+def test_a_fault_in_a_column_check_costs_speed_not_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mediana.domain import parse_batch
+
+    def broken(raws: list[Any], tenant: str) -> Any:
+        raise RuntimeError("a bug in a check")
+
+    monkeypatch.setitem(parse_batch._BUILDERS, "message", broken)
+    lines = [json.dumps({"tenant_id": "acme", "updated_at": "2026-03-02T12:00:00Z", **w}) for w in _WHOLE]
+    _same_batch([*lines, "not json", ""], events=False)
