@@ -1,8 +1,9 @@
 """Metered monthly cost of the largest demo tenant and of an idle one (moto, real handlers).
 
-One simulated day, times 30: the busy tenant's day of new data arrives as 96
-quarter-hour files, each followed by a scheduler tick and the aggregator; the SPA
-reads the 12 reports 20 times a day; the local midnight rebuilds the presets once.
+One simulated day, times 30: the busy tenant's day of new data (its whole local today, as
+when each quarter-hour is refreshed within it) arrives as 96 quarter-hour files, each
+followed by a scheduler tick and the aggregator; the SPA reads the 12 reports 20 times a
+day; the local midnight rolls the presets once.
 The idle tenant has history but no new data and no readers: nothing runs for it, since
 presets roll on demand; "quiet-read" is the same tenant read once that day (its first read
 sums the day documents, then the roll).
@@ -18,7 +19,7 @@ import os
 import sys
 import time
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 sys.path[:0] = ["shared", "cli", "."]
@@ -44,11 +45,18 @@ def main() -> None:
     from mediana.services.aggregate import presets_mark
     from mediana.services.auth import mint
     from mediana.storage import keys
-    from mediana_cli.demo import generate, write_jsonl
+    from mediana_cli.demo import end_of_local_day, generate, write_jsonl
 
-    now = time.time()
-    cutoff = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 86400))
-    busy = [json.loads(x) for x in write_jsonl(generate("busy", history + 1, 3, per_day))]
+    # the simulated day is the busy tenant's whole local today: each quarter-hour's delta is
+    # today's, as when every delta is refreshed within its quarter-hour. (Before, it was the last
+    # 24 hours: run after the tenant's midnight, the day was yesterday's, rewriting the buckets of
+    # yesterday 96 times, as only a catch-up after an outage would: 65-123 WRU by the hour run.)
+    end = end_of_local_day("busy", 3)
+    if (end - datetime.now(UTC)).total_seconds() < 600:  # the day would roll during the run
+        print("the busy tenant's local midnight is under 10 minutes away: run after it")
+        sys.exit(2)
+    cutoff = (end - timedelta(seconds=86399)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    busy = [json.loads(x) for x in write_jsonl(generate("busy", history + 1, 3, per_day, now=end))]
     old = [r for r in busy if r["updated_at"] < cutoff]
     day = sorted((r for r in busy if r["updated_at"] >= cutoff), key=lambda r: r["updated_at"])
     quiet = list(write_jsonl(generate("quiet", history, 5, per_day)))

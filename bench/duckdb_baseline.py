@@ -7,7 +7,8 @@ Issue 11 gave ~0.7 s for this on the machine it was measured on; machines here d
 20 % from day to day, so compare compute.py with this script run on the same machine.
 DuckDB is not a dependency of mediana (nothing ships it); run this with it added:
   .venv-uv/bin/uv run --no-project --with duckdb --python .venv/bin/python \
-      bench/duckdb_baseline.py FILE
+      bench/duckdb_baseline.py FILE [threads]
+threads: 1 by default, as the aggregator computes on one core (2 changes little here).
 The last line is `duckdb_seconds=S`: the best of three runs, each from the file.
 """
 

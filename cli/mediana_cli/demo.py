@@ -44,11 +44,26 @@ def _ts(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def tenant_zone(tenant: str, seed: int) -> str:
+    """The time zone ``generate`` gives this tenant."""
+    return ZONES[random.Random(f"{tenant}:{seed}").randrange(len(ZONES))]
+
+
+def end_of_local_day(tenant: str, seed: int, at: datetime | None = None) -> datetime:
+    """The last second of the tenant's local day at ``at`` (now): a ``now`` for ``generate``
+    whose last 24 hours are that whole local day, as a day of quarter-hour deltas is when each
+    is refreshed within its quarter-hour (the benches process a day at once)."""
+    tz = ZoneInfo(tenant_zone(tenant, seed))
+    local = (at or datetime.now(UTC)).astimezone(tz)
+    midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), tz)
+    return (midnight - timedelta(seconds=1)).astimezone(UTC)
+
+
 def generate(
     tenant: str, days: int, seed: int, per_day: float = 30.0, timezone: str | None = None, now: datetime | None = None
 ) -> Iterator[dict[str, Any]]:
     rng = random.Random(f"{tenant}:{seed}")
-    tz_name = timezone or ZONES[rng.randrange(len(ZONES))]
+    tz_name = timezone or ZONES[rng.randrange(len(ZONES))]  # as tenant_zone
     tz = ZoneInfo(tz_name)
     now = (now or datetime.now(UTC)).replace(microsecond=0)
     start_day = (now.astimezone(tz) - timedelta(days=days - 1)).date()
