@@ -29,7 +29,6 @@ from mediana.domain.records import (
     NS_MARK,
     Record,
     Rejection,
-    add_version_hashes,
     parse_decoded,
     parse_line_reference,
     valid_tenant_id,
@@ -157,7 +156,6 @@ class _Columns:
         records: list[Record | None] = list(map(dict, map(zip, repeat(keys), rows)))
         for i in self.refused:
             records[i] = None
-        add_version_hashes(rec for rec in records if rec is not None)
         return records, self.refused
 
 

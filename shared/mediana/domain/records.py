@@ -11,7 +11,6 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -204,26 +203,34 @@ def version_hash(record: Record) -> str:
     two different versions that carry the same ``updated_at``.
 
     The digest is of ``json.dumps(record, sort_keys=True, separators=(",", ":"))``,
-    forever: stored versions carry it. orjson writes the same bytes, ~4x faster,
-    whenever no string needed escaping (its output is ASCII without a backslash:
-    ``json`` escapes non-ASCII, orjson does not) and no value is a float (the two
-    spell exponents differently); anything else takes ``json``."""
-    return hashlib.blake2b(_canonical(record), digest_size=6).hexdigest()
-
-
-def _canonical(record: Record, *, text_only: bool = False) -> bytes:
-    """``version_hash``'s bytes. With ``text_only``, a string that is no Unicode text (a
-    lone surrogate, which JSON's escapes can spell but UTF-8 cannot hold) is bad input."""
+    forever: versions stored before it was computed on demand carry it. orjson writes
+    the same bytes, ~4x faster, whenever no string needed escaping (its output is ASCII
+    without a backslash: ``json`` escapes non-ASCII, orjson does not) and no value is a
+    float (the two spell exponents differently); anything else takes ``json``."""
     try:
         canonical = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
-    except TypeError:  # an int beyond 64 bits, or a lone surrogate
-        if text_only and (field := _not_text(record)) is not None:
-            raise _Bad(field, "not Unicode text: a lone surrogate (an unpaired \\ud800-\\udfff escape)") from None
+    except TypeError:  # an int beyond 64 bits
         canonical = _canonical_reference(record)
     else:
         if not canonical.isascii() or b"\\" in canonical or _has_float(record):
             canonical = _canonical_reference(record)
-    return canonical
+    return hashlib.blake2b(canonical, digest_size=6).hexdigest()
+
+
+# What the log and the store add to a record, and no part of its version.
+_NOT_CONTENT = frozenset(("h", "seq", "_at"))
+
+
+def version_of(record: Record) -> str:
+    """``record``'s version hash, computed when a tie needs it: hashing every record as
+    it was parsed took a fifth of the parse, for ties between versions of one
+    ``updated_at`` that are rare. A version stored when the hash was computed at parse
+    carries it as ``h``: the same digest, of the same content, or of the microsecond
+    encoding it had then (``upgrade``), which must not change."""
+    stored = record.get("h")
+    if stored is not None:
+        return str(stored)
+    return version_hash({k: v for k, v in record.items() if k not in _NOT_CONTENT})
 
 
 def _not_text(record: Record) -> str | None:
@@ -236,17 +243,6 @@ def _not_text(record: Record) -> str | None:
                 except UnicodeEncodeError:
                     return name
     return None
-
-
-def add_version_hashes(records: Iterable[Record]) -> None:
-    """Set each record's ``h`` to its ``version_hash``, for records known to hold no float
-    and no integer beyond 64 bits (``parse_record``'s when no duration is fractional)."""
-    dumps, sort_keys, blake = orjson.dumps, orjson.OPT_SORT_KEYS, hashlib.blake2b
-    for rec in records:
-        canonical = dumps(rec, option=sort_keys)
-        if not canonical.isascii() or b"\\" in canonical:
-            canonical = _canonical_reference(rec)
-        rec["h"] = blake(canonical, digest_size=6).hexdigest()
 
 
 def _canonical_reference(record: Record) -> bytes:
@@ -292,7 +288,8 @@ def parse_record(raw: object, expected_tenant: str) -> Record | Rejection:
                 record[parent] = _req_str(raw, parent)
         else:
             record.update(_kind_fields(str(kind), raw, str(tenant_id), rec_id))
-        record["h"] = hashlib.blake2b(_canonical(record, text_only=True), digest_size=6).hexdigest()
+        if (field := _not_text(record)) is not None:  # JSON's escapes can spell it, UTF-8 cannot hold it
+            raise _Bad(field, "not Unicode text: a lone surrogate (an unpaired \\ud800-\\udfff escape)")
         return record
     except _Bad as bad:
         return bad.rejection
@@ -371,6 +368,6 @@ def newer(candidate: Record, current: Record | None) -> bool:
         return True
     if bool(candidate.get("erased")) != bool(current.get("erased")):
         return bool(candidate.get("erased"))
-    a = (candidate["updated_at"], candidate["h"])
-    b = (current["updated_at"], current["h"])
-    return a > b
+    if candidate["updated_at"] != current["updated_at"]:
+        return bool(candidate["updated_at"] > current["updated_at"])
+    return version_of(candidate) > version_of(current)
