@@ -1,6 +1,6 @@
 """The batch parse (``parse_lines``, columns at a time) answers exactly as ``parse_line`` on
-each line: the same records with the same keys in the same order, the same version
-hashes, the same rejections and reasons, whatever mix of lines a batch holds. And
+each line: the same records with the same keys in the same order, the same rejections
+and reasons, whatever mix of lines a batch holds. And
 ``parse_instants`` gives ``parse_instant``'s answer for every value."""
 
 from __future__ import annotations
