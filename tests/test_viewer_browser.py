@@ -136,6 +136,27 @@ def test_every_report_in_the_browser_shows_the_apis_numbers(page: Any, viewer: t
     assert total > 500  # cards, bars, heatmap cells and table cells, all compared
 
 
+def test_a_late_answer_never_draws_over_the_page_asked_for_after_it(page: Any, viewer: tuple[str, Any]) -> None:
+    """A report still loading when another is asked for: its answer, arriving last, is dropped."""
+    url, _ = viewer
+    sign_in(page, url, "acme · viewer")
+    open_report(page, url, "new-conversations", {"range": "last_30_days"})
+    held: list[Any] = []
+    late = "**/v1/reports/response-time?range=last_7_days"
+    page.route(late, lambda route: held.append(route))  # its answer waits until released below
+    page.evaluate("location.hash = '#/reports/response-time?range=last_7_days'")
+    while not held:
+        page.wait_for_timeout(20)
+    open_report(page, url, "new-contacts", {"range": "last_7_days"})
+    with page.expect_event("requestfinished", lambda r: "/v1/reports/response-time" in r.url):
+        held[0].continue_()
+    page.wait_for_timeout(300)  # time to draw it, were it drawn
+    assert page.locator("main").get_attribute("data-loaded") == "new-contacts?range=last_7_days"
+    title = next(r for r in api_json("/v1/reports", "acme", ["viewer"])["reports"] if r["id"] == "new-contacts")
+    assert page.locator("h1").inner_text() == title["title"]["en"]
+    assert page.locator("#nav a.current").get_attribute("data-report") == "new-contacts"
+
+
 def test_range_and_filter_controls_ask_the_api_and_show_its_answer(page: Any, viewer: tuple[str, Any]) -> None:
     url, _ = viewer
     sign_in(page, url, "acme · viewer")

@@ -80,6 +80,12 @@ async function signIn(token) {
 }
 
 // ---------------------------------------------------------------- navigation
+// Navigations overlap (a click, the language or a refresh while a report still loads) and
+// their answers may arrive in any order: each navigation supersedes the ones before it,
+// and an answer that arrives once a newer one began is dropped, never drawn over it.
+let navigation = 0;
+const superseded = (mine) => mine !== navigation;
+
 async function loadBasics() {
   if (!state.catalogue) {
     const response = await api("v1/reports");
@@ -102,12 +108,14 @@ function drawNav(current) {
 }
 
 async function route() {
+  const mine = ++navigation;
   const main = $("#main");
   if (!state.token) {
     main.replaceChildren(node("p", { class: "muted" }, t("signin")));
     return;
   }
   const failed = await loadBasics();
+  if (superseded(mine)) return;
   if (failed) {
     main.replaceChildren(problem(failed));
     return;
@@ -115,9 +123,9 @@ async function route() {
   const [path, query] = (location.hash.slice(1) || "/").split("?");
   const params = new URLSearchParams(query || "");
   const [, section, id] = path.split("/");
-  if (section === "costs") return showCosts(params);
+  if (section === "costs") return showCosts(params, mine);
   const report = state.catalogue.find((r) => r.id === id) || state.catalogue[0];
-  return showReport(report, params);
+  return showReport(report, params, mine);
 }
 
 // ---------------------------------------------------------------- a report
@@ -171,11 +179,12 @@ function drawValues(values, title) {
   return parts;
 }
 
-async function showReport(report, params) {
+async function showReport(report, params, mine) {
   drawNav(report.id);
   const main = $("#main");
   const query = params.toString();
   const response = await api(`v1/reports/${report.id}${query ? `?${query}` : ""}`);
+  if (superseded(mine)) return;
   const head = [node("h1", {}, report.title[state.lang]), controls(report, params)];
   if (roles().includes("admin")) head.push(refreshButton());
   if (response.status !== 200) {
@@ -231,7 +240,7 @@ function refreshButton() {
 }
 
 // ---------------------------------------------------------------- costs (finance)
-async function showCosts(params) {
+async function showCosts(params, mine) {
   drawNav("costs");
   const month = params.get("month") || new Date().toISOString().slice(0, 7);
   const picker = node("input", { type: "month", name: "month", value: month });
@@ -243,6 +252,7 @@ async function showCosts(params) {
     link.click();
   });
   const response = await api(`v1/costs?month=${month}`);
+  if (superseded(mine)) return;
   const head = [node("h1", {}, `${t("costs")} ${month}`), node("p", { class: "controls" }, node("label", {}, t("month"), picker), download)];
   if (response.status !== 200) {
     $("#main").replaceChildren(...head, problem(response));
