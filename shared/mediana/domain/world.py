@@ -127,7 +127,10 @@ def fold(delta: Iterable[Record], state: LoadedState) -> FoldOutcome:
     worlds, routes, directory = state.worlds, state.routes, state.directory
 
     def world(cid: str) -> World:
-        return worlds.setdefault(cid, empty_world())
+        found = worlds.get(cid)
+        if found is None:  # setdefault would build an empty world for every record
+            found = worlds[cid] = empty_world()
+        return found
 
     def merge_child(cid: str, bucket: str, rec: Record) -> None:
         target = world(cid)
@@ -162,7 +165,9 @@ def fold(delta: Iterable[Record], state: LoadedState) -> FoldOutcome:
             merge_child(rec["contact_id"], "ints", rec)
         elif kind == "message":
             vid = rec["conversation_id"]
-            route = routes.setdefault(vid, {"c": None, "m": {}})
+            route = routes.get(vid)
+            if route is None:
+                route = routes[vid] = {"c": None, "m": {}}
             if route.get("c") is None:
                 parked = route.setdefault("m", {})
                 if _contest(rec, parked.get(rec["id"]), out):
