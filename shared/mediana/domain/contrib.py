@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from mediana.domain.sections import ALL_DAYS, Counter
 from mediana.domain.timeutil import NS_PER_SECOND
@@ -189,18 +190,29 @@ def _python_values(unique: Any) -> list[Any]:
 
 def _response_samples(msgs: pd.DataFrame) -> pd.DataFrame:
     """Per conversation, the first inbound after the last advisor reply starts a
-    wait; the next advisor outbound ends it. Bots and system messages are ignored."""
+    wait; the next advisor outbound ends it. Bots and system messages are ignored.
+
+    In (conversation, created, id) order a conversation's messages fall into runs,
+    each ending at an advisor reply: a reply is a sample when its run starts with an
+    inbound, and that inbound (the run's earliest) started the wait. Arrow sorts the
+    text keys; the runs are integer work."""
     relevant = msgs[(msgs["direction"] == "inbound") | (msgs["author_type"] == "advisor")]
-    relevant = relevant.sort_values(["vid", "created", "mid"], kind="mergesort")
-    is_reply = (relevant["author_type"] == "advisor").astype("int64")
-    segment = is_reply.groupby(relevant["vid"]).cumsum() - is_reply
-    relevant = relevant.assign(segment=segment.to_numpy(), is_reply=is_reply.to_numpy())
-    starts = (
-        relevant[relevant["is_reply"] == 0].groupby(["vid", "segment"], sort=False)["created"].min().rename("start")
-    )
-    replies = relevant[relevant["is_reply"] == 1].join(starts, on=["vid", "segment"], how="inner")
-    seconds = ((replies["created"] - replies["start"]).clip(lower=0) // _NS).astype("int64")
-    return replies.assign(seconds=seconds)
+    keys = pa.Table.from_pandas(relevant[["vid", "created", "mid"]], preserve_index=False)
+    by = [("vid", "ascending"), ("created", "ascending"), ("mid", "ascending")]
+    order = pc.sort_indices(keys, sort_keys=by)  # type: ignore[attr-defined]  # made at import: no stub
+    relevant = relevant.take(order.to_numpy())
+    n = len(relevant)
+    if n == 0:
+        return relevant.assign(seconds=pd.Series([], dtype="int64"))
+    is_reply = (relevant["author_type"] == "advisor").to_numpy(dtype=bool)
+    vid = pd.factorize(relevant["vid"])[0]
+    run_starts = np.ones(n, dtype=bool)
+    run_starts[1:] = (vid[1:] != vid[:-1]) | is_reply[:-1]  # a new conversation, or the row after a reply
+    run_first = np.maximum.accumulate(np.where(run_starts, np.arange(n), 0))
+    sample = is_reply & ~is_reply[run_first]
+    created = relevant["created"].to_numpy(dtype=np.int64)
+    waited = np.maximum(created[sample] - created[run_first[sample]], 0) // _NS
+    return relevant[sample].assign(seconds=waited)
 
 
 def contributions(worlds: Iterable[Mapping[str, Any]], tz: str) -> Contributions:
