@@ -77,7 +77,7 @@ _FULL = st.one_of(
             "outcome": st.sampled_from(CALL_OUTCOMES) | st.none(),
             "duration_seconds": st.none()
             | st.integers(-1, 86_401)
-            | st.sampled_from([-1, 0, 86_400, 86_401, 0.5, 1e300]),
+            | st.sampled_from([-1, 0, 86_400, 86_401, 0.5, -0.0, 86_400.0, 86_400.5, 1e300]),
         }
     ),
 ).map(lambda obj: {"tenant_id": "acme", "updated_at": "2026-03-02T12:00:00Z", **obj})
@@ -154,7 +154,7 @@ def test_the_windows_last_instant_is_in_and_the_next_out() -> None:
     assert instants == [4_102_444_800 * 10**9, None, 0] and bad == [1]
 
 
-_WHOLE = [
+_WHOLE: list[dict[str, Any]] = [
     {"kind": "contact", "id": "ct-1", "created_at": "2026-03-02T11:58:00Z", "origin": "Web form",
      "entry_group_id": "g-1", "group_id": "g-1", "owner_id": "u-1", "deleted_at": None},
     {"kind": "conversation", "id": "cv-1", "contact_id": "ct-1", "channel": "whatsapp",
@@ -167,7 +167,9 @@ _WHOLE = [
 _EDITS = [
     ("erased", True), ("erased", False), ("erased", None), ("erased", 1), ("erased", "yes"),
     ("duration_seconds", 0), ("duration_seconds", 86_400), ("duration_seconds", 86_401), ("duration_seconds", -1),
-    ("duration_seconds", 1.5), ("duration_seconds", True), ("duration_seconds", None), ("id", "x" * 128),
+    ("duration_seconds", 1.5), ("duration_seconds", -0.0), ("duration_seconds", 86_400.0),
+    ("duration_seconds", 86_400.5), ("duration_seconds", -0.5), ("duration_seconds", 1e300),
+    ("duration_seconds", True), ("duration_seconds", None), ("id", "x" * 128),
     ("id", "x" * 129), ("id", ""), ("id", 7), ("tenant_id", "other"), ("tenant_id", None), ("updated_at", None),
     ("updated_at", "2026-03-02T12:00:00+00:00"), ("updated_at", "2026-02-30T00:00:00Z"), ("channel", None),
     ("channel", "fax"), ("direction", "inbound"), ("author_type", "contact"), ("author_type", "bot"),
@@ -186,6 +188,16 @@ def test_every_edit_of_a_whole_record_in_one_batch_answers_as_each_line_alone(ki
     assert any(isinstance(a, Rejection) for a in answers)
     for edit in range(len(lines)):  # and each edit alone among whole records (a column all fast but one)
         _same_batch([lines[0]] * 3 + [lines[edit]], events=False)
+
+
+def test_a_duration_no_double_holds_is_judged_as_alone() -> None:
+    """orjson refuses NaN and numbers beyond a double, which Python's json reads as
+    floats: such a call takes the reference's path, and gets its answer."""
+    call = {"tenant_id": "acme", "updated_at": "2026-03-02T12:00:00Z", **_WHOLE[-1]}
+    lines = [json.dumps(call).replace('"duration_seconds": 754', f'"duration_seconds": {v}') for v in
+             ("754", "NaN", "1e400", "-1e400", "754.25")]  # fmt: skip
+    _same_batch(lines, events=False)
+    assert [type(a).__name__ for a in parse_lines(lines, "acme")] == ["dict", *["Rejection"] * 3, "dict"]
 
 
 def test_an_unhashable_value_beside_a_wrong_pair_is_judged_like_any_other() -> None:

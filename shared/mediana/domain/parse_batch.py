@@ -4,7 +4,7 @@ Per-line validation spends most of its time calling small functions per field. H
 the lines are decoded, grouped by kind, and each field is checked as a column (one
 comprehension per check, instants by ``parse_instants``); the records of a kind are then
 built in one pass. A line that any check refuses -- or of a rare kind (tenant, user,
-group), or a tombstone, or with a fractional duration -- is judged alone by
+group), or a tombstone -- is judged alone by
 ``parse_decoded``, so every rejection and its reason stay the reference's
 (tests/test_parse_batch.py proves the answers equal, line for line). Pure Python: the
 ingest function has no numpy.
@@ -229,12 +229,13 @@ def _interactions(raws: list[Raw], tenant: str) -> tuple[list[Record | None], se
         if call:
             fields["call_type"] = c.opt_str("call_type")
             fields["outcome"] = c.enum("outcome", _OUTCOMES, False)
-            # an int in range; a float (finite or not) is judged alone, as is anything else
-            duration = c._typed("duration_seconds", {int, _NONE})
-            given = [v for v in duration if type(v) is int]
+            # a number from 0 to the bound, kept as given (orjson decodes finite floats only:
+            # a line spelling NaN or 1e400 takes the reference path)
+            duration = c._typed("duration_seconds", {int, float, _NONE})
+            given = [v for v in duration if type(v) is int or type(v) is float]  # not bool, nor refused types
             top = MAX_DURATION_SECONDS
-            if given and (min(given) < 0 or max(given) > top):
-                c.refused.update(i for i, v in enumerate(duration) if type(v) is int and not 0 <= v <= top)
+            if given and not (0 <= min(given) and max(given) <= top):
+                c.refused.update(i for i, v in enumerate(duration) if type(v) in (int, float) and not 0 <= v <= top)
             fields["duration_seconds"] = duration
         built, bad = c.finish("interaction", fields)
         for k, i in enumerate(rows):
