@@ -137,8 +137,10 @@ def fold(delta: Iterable[Record], state: LoadedState) -> FoldOutcome:
         if _erased_contact(target):
             _drop([rec], out)  # everything naming an erased contact disappears
             return
-        if _contest(rec, target[bucket].get(rec["id"]), out):
-            target[bucket][rec["id"]] = rec
+        held = target[bucket]
+        current = held.get(rec["id"])
+        if current is None or _contest(rec, current, out):  # a first version needs no contest
+            held[rec["id"]] = rec
             out.worlds.add(cid)
 
     for rec in sorted(delta, key=lambda r: _KIND_ORDER[r["kind"]]):
