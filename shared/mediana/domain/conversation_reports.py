@@ -22,7 +22,7 @@ from mediana.domain.report_values import (
 from mediana.domain.sections import RangeSummary
 
 
-def _first_response(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters) -> dict[str, Any]:
+def first_response_time(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters) -> dict[str, Any]:
     frt, nc = s["frt"], s["nc"]
     secs = _dim("frt", "seconds", False)
     metric_cur, metric_prev = _dim("nc", "metric", True), _dim("nc", "metric", False)
@@ -38,7 +38,7 @@ def _first_response(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters
     return {"values": {k: v["current"] for k, v in comparison.items()}, "comparison": comparison}
 
 
-def _response(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters) -> dict[str, Any]:
+def response_time(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters) -> dict[str, Any]:
     rt = s["rt"]
     secs = _dim("rt", "seconds", False)
     cur_hist = _histogram(select(rt, report, f), secs)
@@ -50,7 +50,7 @@ def _response(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters) -> d
     return {"values": {k: v["current"] for k, v in comparison.items()}, "comparison": comparison}
 
 
-def _new_contacts(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters) -> dict[str, Any]:
+def new_contacts(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters) -> dict[str, Any]:
     nc = s["nc"]
     m_cur, m_prev = _dim("nc", "metric", True), _dim("nc", "metric", False)
     created = [(k, v) for k, v in select(nc, report, f) if k[m_cur] == "n"]
@@ -62,7 +62,7 @@ def _new_contacts(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters) 
     }
 
 
-def _conversations(section: str) -> Callable[[ReportDef, Mapping[str, RangeSummary], Filters], dict[str, Any]]:
+def conversation_counts(section: str) -> Callable[[ReportDef, Mapping[str, RangeSummary], Filters], dict[str, Any]]:
     def build(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters) -> dict[str, Any]:
         summary = s[section]
         cells = list(select(summary, report, f))
@@ -93,7 +93,7 @@ def _conversations(section: str) -> Callable[[ReportDef, Mapping[str, RangeSumma
 _ORIGIN_METRICS = {"c": "contacts", "ct": "contacted", "r": "resolved_conversations", "d": "deleted"}
 
 
-def _origins(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters) -> dict[str, Any]:
+def origins(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters) -> dict[str, Any]:
     org = s["org"]
     o, m = _dim("org", "origin", False), _dim("org", "metric", False)
     rows: dict[str, dict[str, int]] = {}
@@ -114,7 +114,7 @@ def _origins(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters) -> di
     }
 
 
-def _heatmap(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters) -> dict[str, Any]:
+def heatmap(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters) -> dict[str, Any]:
     cv = s["cv"]
     hour_at = _dim("cv", "hour", True)
     matrix = [[0] * 24 for _ in range(7)]

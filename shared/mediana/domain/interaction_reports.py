@@ -144,7 +144,7 @@ def _type_order(roster: Roster, present: Iterable[str | None], filters: Filters)
     return [c for c in (*roster.call_types, *extra) if keep(c)]
 
 
-def _call_duration(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters, roster: Roster) -> dict[str, Any]:
+def call_duration(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters, roster: Roster) -> dict[str, Any]:
     cur, prev = _calls(s, f, False), _calls(s, f, True)
     keys_ = cur.n.keys() | cur.contacts.keys()
     owners = _owner_rows(roster, {k[0] for k in keys_}, f)
@@ -169,7 +169,7 @@ def _call_duration(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters,
     return {"values": {"owners": rows, "total": total}, "comparison": comparison}
 
 
-def _calls_per_contact(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters, roster: Roster) -> dict[str, Any]:
+def calls_per_contact(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters, roster: Roster) -> dict[str, Any]:
     cur, prev = _calls(s, f, False), _calls(s, f, True)
 
     def row(calls: _Calls, match: Callable[[Key], bool]) -> dict[str, Any]:
@@ -190,7 +190,7 @@ def _calls_per_contact(report: ReportDef, s: Mapping[str, RangeSummary], f: Filt
 _MAIL_KINDS = {"c": "campaign", "a": "automation"}
 
 
-def _emails(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters, roster: Roster) -> dict[str, Any]:
+def emails_per_contact(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters, roster: Roster) -> dict[str, Any]:
     keep = _accepts(f, "owner")
 
     def period(previous: bool) -> dict[str, Any]:
@@ -216,7 +216,9 @@ def _emails(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters, roster
     return {"values": cur, "comparison": comparison}
 
 
-def _by_type(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters, roster: Roster) -> dict[str, Any]:
+def interactions_by_type(
+    report: ReportDef, s: Mapping[str, RangeSummary], f: Filters, roster: Roster
+) -> dict[str, Any]:
     keep = _accepts(f, "owner")
 
     def period(previous: bool) -> dict[str, int]:
@@ -243,7 +245,7 @@ _TOUCH_TYPES = {
 }
 
 
-def _touches(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters, roster: Roster) -> dict[str, Any]:
+def touches(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters, roster: Roster) -> dict[str, Any]:
     keep_owner, keep_call = _accepts(f, "owner"), _call_filter(f)
 
     def period(previous: bool) -> dict[str | None, dict[str, int]]:

@@ -12,15 +12,22 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from mediana.domain.conversation_reports import (
-    _conversations,
-    _first_response,
-    _heatmap,
-    _new_contacts,
-    _origins,
-    _response,
+    conversation_counts,
+    first_response_time,
+    heatmap,
+    new_contacts,
+    origins,
+    response_time,
 )
 from mediana.domain.definitions import REPORTS, ReportDef
-from mediana.domain.interaction_reports import Roster, _by_type, _call_duration, _calls_per_contact, _emails, _touches
+from mediana.domain.interaction_reports import (
+    Roster,
+    call_duration,
+    calls_per_contact,
+    emails_per_contact,
+    interactions_by_type,
+    touches,
+)
 from mediana.domain.report_values import Filters, median, scalar
 from mediana.domain.sections import RangeSummary
 
@@ -36,18 +43,18 @@ def _plain_builder(
 
 
 BUILDERS: dict[str, Builder] = {
-    "first-response-time": _plain_builder(_first_response),
-    "response-time": _plain_builder(_response),
-    "new-contacts": _plain_builder(_new_contacts),
-    "new-conversations": _plain_builder(_conversations("cv")),
-    "closed-conversations": _plain_builder(_conversations("cl")),
-    "origins": _plain_builder(_origins),
-    "activity-heatmap": _plain_builder(_heatmap),
-    "call-duration-by-type": _call_duration,
-    "calls-per-contact": _calls_per_contact,
-    "emails-per-contact": _emails,
-    "interactions-by-type": _by_type,
-    "touches-per-user": _touches,
+    "first-response-time": _plain_builder(first_response_time),
+    "response-time": _plain_builder(response_time),
+    "new-contacts": _plain_builder(new_contacts),
+    "new-conversations": _plain_builder(conversation_counts("cv")),
+    "closed-conversations": _plain_builder(conversation_counts("cl")),
+    "origins": _plain_builder(origins),
+    "activity-heatmap": _plain_builder(heatmap),
+    "call-duration-by-type": call_duration,
+    "calls-per-contact": calls_per_contact,
+    "emails-per-contact": emails_per_contact,
+    "interactions-by-type": interactions_by_type,
+    "touches-per-user": touches,
 }
 
 

@@ -18,7 +18,7 @@ STALE_BLOCK_US = 20 * 60 * US  # an ingest block older than this died with its L
 SQS_BATCH = 10  # SendMessageBatch's limit
 LEASE_MS = 960_000  # longer than the aggregator can live (900 s): a live runner never outlives its lease
 
-_SER, _DESER = TypeSerializer(), TypeDeserializer()
+SERIALIZER, DESERIALIZER = TypeSerializer(), TypeDeserializer()
 
 
 class StoreBase:
@@ -53,7 +53,8 @@ def _in_context(ctx: contextvars.Context, fn: Callable[..., Any], kwargs: dict[s
     return ctx.run(fn, **kwargs)
 
 
-def _plain(value: Any) -> Any:
+def plain_number(value: Any) -> Any:
+    """A number as DynamoDB's deserializer gives it (a Decimal) back as an int or float."""
     if isinstance(value, Decimal):
         return int(value) if value == value.to_integral_value() else float(value)
     return value

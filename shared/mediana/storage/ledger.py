@@ -7,7 +7,7 @@ from typing import Any
 
 from mediana.metering.capacity import decimal
 from mediana.storage import keys
-from mediana.storage.base import _DESER, StoreBase, _plain
+from mediana.storage.base import DESERIALIZER, StoreBase, plain_number
 
 
 class LedgerOps(StoreBase):
@@ -41,5 +41,7 @@ class LedgerOps(StoreBase):
         )
         for page in pages:
             for item in page["Items"]:
-                out.append({k: _plain(_DESER.deserialize(v)) for k, v in item.items() if k not in ("pk", "sk")})
+                out.append(
+                    {k: plain_number(DESERIALIZER.deserialize(v)) for k, v in item.items() if k not in ("pk", "sk")}
+                )
         return out

@@ -9,7 +9,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from mediana.storage import keys
-from mediana.storage.base import _DESER, _SER, SQS_BATCH, StoreBase, _plain
+from mediana.storage.base import DESERIALIZER, SERIALIZER, SQS_BATCH, StoreBase, plain_number
 from mediana.storage.models import (
     _conditional_failed,
 )
@@ -63,7 +63,7 @@ class MessageOps(StoreBase):
         return failed
 
     def put_refresh(self, tenant: str, record: Mapping[str, Any]) -> None:
-        item = {k: _SER.serialize(v) for k, v in record.items() if v is not None}
+        item = {k: SERIALIZER.serialize(v) for k, v in record.items() if v is not None}
         item.update(self._key(keys.refresh_pk(tenant), record["refresh_id"]))
         self.ddb.put_item(TableName=self.cfg.state_table, Item=item)
 
@@ -74,13 +74,13 @@ class MessageOps(StoreBase):
         item = out.get("Item")
         if not item:
             return None
-        return {k: _plain(_DESER.deserialize(v)) for k, v in item.items() if k not in ("pk", "sk")}
+        return {k: plain_number(DESERIALIZER.deserialize(v)) for k, v in item.items() if k not in ("pk", "sk")}
 
     def update_refresh(self, tenant: str, refresh_id: str, fields: Mapping[str, Any], only_open: bool = False) -> bool:
         """Set fields of an existing refresh record (never recreates an expired one);
         ``only_open``: only while it is queued or running. False if nothing changed."""
         names = {f"#f{i}": k for i, k in enumerate(fields)}
-        values = {f":v{i}": _SER.serialize(v) for i, v in enumerate(fields.values())}
+        values = {f":v{i}": SERIALIZER.serialize(v) for i, v in enumerate(fields.values())}
         condition = "attribute_exists(pk)"
         if only_open:
             condition += " AND #status IN (:queued, :running)"
