@@ -11,12 +11,12 @@ from mediana.domain.definitions import ReportDef
 from mediana.domain.report_values import (
     WEEKDAYS,
     Filters,
-    _dim,
-    _histogram,
-    _series,
-    _sum,
+    cell_sum,
+    daily_series,
+    dim_index,
     median,
     scalar,
+    seconds_histogram,
     select,
 )
 from mediana.domain.sections import RangeSummary
@@ -24,12 +24,12 @@ from mediana.domain.sections import RangeSummary
 
 def first_response_time(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters) -> dict[str, Any]:
     frt, nc = s["frt"], s["nc"]
-    secs = _dim("frt", "seconds", False)
-    metric_cur, metric_prev = _dim("nc", "metric", True), _dim("nc", "metric", False)
-    cur_hist = _histogram(select(frt, report, f), secs)
-    prev_hist = _histogram(select(frt, report, f, True), secs)
-    pending = _sum(select(nc, report, f), lambda k: k[metric_cur] == "p")
-    pending_prev = _sum(select(nc, report, f, True), lambda k: k[metric_prev] == "p")
+    secs = dim_index("frt", "seconds", False)
+    metric_cur, metric_prev = dim_index("nc", "metric", True), dim_index("nc", "metric", False)
+    cur_hist = seconds_histogram(select(frt, report, f), secs)
+    prev_hist = seconds_histogram(select(frt, report, f, True), secs)
+    pending = cell_sum(select(nc, report, f), lambda k: k[metric_cur] == "p")
+    pending_prev = cell_sum(select(nc, report, f, True), lambda k: k[metric_prev] == "p")
     comparison = {
         "median_seconds": scalar(median(cur_hist), median(prev_hist)),
         "count": scalar(sum(cur_hist.values()), sum(prev_hist.values())),
@@ -40,9 +40,9 @@ def first_response_time(report: ReportDef, s: Mapping[str, RangeSummary], f: Fil
 
 def response_time(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters) -> dict[str, Any]:
     rt = s["rt"]
-    secs = _dim("rt", "seconds", False)
-    cur_hist = _histogram(select(rt, report, f), secs)
-    prev_hist = _histogram(select(rt, report, f, True), secs)
+    secs = dim_index("rt", "seconds", False)
+    cur_hist = seconds_histogram(select(rt, report, f), secs)
+    prev_hist = seconds_histogram(select(rt, report, f, True), secs)
     comparison = {
         "median_seconds": scalar(median(cur_hist), median(prev_hist)),
         "count": scalar(sum(cur_hist.values()), sum(prev_hist.values())),
@@ -52,12 +52,15 @@ def response_time(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters) 
 
 def new_contacts(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters) -> dict[str, Any]:
     nc = s["nc"]
-    m_cur, m_prev = _dim("nc", "metric", True), _dim("nc", "metric", False)
+    m_cur, m_prev = dim_index("nc", "metric", True), dim_index("nc", "metric", False)
     created = [(k, v) for k, v in select(nc, report, f) if k[m_cur] == "n"]
-    prev = _sum(select(nc, report, f, True), lambda k: k[m_prev] == "n")
-    comparison = {"count": scalar(_sum(created), prev)}
+    prev = cell_sum(select(nc, report, f, True), lambda k: k[m_prev] == "n")
+    comparison = {"count": scalar(cell_sum(created), prev)}
     return {
-        "values": {"count": comparison["count"]["current"], "series": _series(created, nc.span.start, nc.span.days)},
+        "values": {
+            "count": comparison["count"]["current"],
+            "series": daily_series(created, nc.span.start, nc.span.days),
+        },
         "comparison": comparison,
     }
 
@@ -67,7 +70,7 @@ def conversation_counts(section: str) -> Callable[[ReportDef, Mapping[str, Range
         summary = s[section]
         cells = list(select(summary, report, f))
         prev_cells = list(select(summary, report, f, True))
-        ch_cur, ch_prev = _dim(section, "channel", True), _dim(section, "channel", False)
+        ch_cur, ch_prev = dim_index(section, "channel", True), dim_index(section, "channel", False)
         channels: dict[str, list[int]] = {}
         for key, v in cells:
             channels.setdefault(key[ch_cur], [0, 0])[0] += v
@@ -77,11 +80,11 @@ def conversation_counts(section: str) -> Callable[[ReportDef, Mapping[str, Range
             {"channel": ch, "count": cur, "previous": prev}
             for ch, (cur, prev) in sorted(channels.items(), key=lambda kv: (-kv[1][0], kv[0]))
         ]
-        comparison = {"count": scalar(_sum(cells), _sum(prev_cells))}
+        comparison = {"count": scalar(cell_sum(cells), cell_sum(prev_cells))}
         return {
             "values": {
                 "count": comparison["count"]["current"],
-                "series": _series(cells, summary.span.start, summary.span.days),
+                "series": daily_series(cells, summary.span.start, summary.span.days),
                 "by_channel": by_channel,
             },
             "comparison": comparison,
@@ -95,7 +98,7 @@ _ORIGIN_METRICS = {"c": "contacts", "ct": "contacted", "r": "resolved_conversati
 
 def origins(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters) -> dict[str, Any]:
     org = s["org"]
-    o, m = _dim("org", "origin", False), _dim("org", "metric", False)
+    o, m = dim_index("org", "origin", False), dim_index("org", "metric", False)
     rows: dict[str, dict[str, int]] = {}
     totals = {name: [0, 0] for name in _ORIGIN_METRICS.values()}
     for idx, previous in ((0, False), (1, True)):
@@ -116,7 +119,7 @@ def origins(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters) -> dic
 
 def heatmap(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters) -> dict[str, Any]:
     cv = s["cv"]
-    hour_at = _dim("cv", "hour", True)
+    hour_at = dim_index("cv", "hour", True)
     matrix = [[0] * 24 for _ in range(7)]
     weekday_of: dict[str, int] = {}
     for key, v in select(cv, report, f):
@@ -126,7 +129,7 @@ def heatmap(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters) -> dic
             wd = weekday_of[iso] = date.fromisoformat(iso).weekday()
         matrix[wd][key[hour_at]] += v
     total = sum(map(sum, matrix))
-    comparison = {"count": scalar(total, _sum(select(cv, report, f, True)))}
+    comparison = {"count": scalar(total, cell_sum(select(cv, report, f, True)))}
     return {
         "values": {"weekdays": list(WEEKDAYS), "hours": list(range(24)), "matrix": matrix, "count": total},
         "comparison": comparison,

@@ -44,7 +44,8 @@ def select(
     return ((k, v) for k, v in counter.items() if keep(k))
 
 
-def _dim(section: str, name: str, dated: bool) -> int:
+def dim_index(section: str, name: str, dated: bool) -> int:
+    """Where dimension ``name`` sits in a cell key of ``section`` (dated: after the day)."""
     return SECTIONS[section].dims.index(name) + (1 if dated else 0)
 
 
@@ -86,18 +87,21 @@ def scalar(current: Number | None, previous: Number | None) -> dict[str, Any]:
     return {"current": current, "previous": previous, "change": change, "change_pct": pct}
 
 
-def _sum(cells: Iterable[tuple[Key, int]], where: Callable[[Key], bool] = lambda k: True) -> int:
+def cell_sum(cells: Iterable[tuple[Key, int]], where: Callable[[Key], bool] = lambda k: True) -> int:
+    """The total of the cells whose key ``where`` accepts."""
     return sum(v for k, v in cells if where(k))
 
 
-def _histogram(cells: Iterable[tuple[Key, int]], seconds_at: int) -> dict[int, int]:
+def seconds_histogram(cells: Iterable[tuple[Key, int]], seconds_at: int) -> dict[int, int]:
+    """Samples per whole second (the key's ``seconds_at`` dimension): what ``median`` reads."""
     hist: dict[int, int] = {}
     for key, count in cells:
         hist[key[seconds_at]] = hist.get(key[seconds_at], 0) + count
     return hist
 
 
-def _series(cells: Iterable[tuple[Key, int]], start: date, days: int) -> list[dict[str, Any]]:
+def daily_series(cells: Iterable[tuple[Key, int]], start: date, days: int) -> list[dict[str, Any]]:
+    """One count per local day of the range, zeros included (dated cells: the day first)."""
     per_day: Counter = {}
     for key, count in cells:
         per_day[(key[0],)] = per_day.get((key[0],), 0) + count

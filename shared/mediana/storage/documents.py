@@ -16,7 +16,7 @@ from mediana.storage.models import (
     DocPart,
     StaleWriter,
     TenantState,
-    _conditional_failed,
+    conditional_failed,
 )
 
 
@@ -176,7 +176,7 @@ class DocumentOps(StoreBase):
         try:
             self._run_calls(calls)
         except ClientError as exc:
-            if _conditional_failed(exc):
+            if conditional_failed(exc):
                 raise StaleWriter(f"{pk}: a later batch than {batch} wrote it; write rejected") from None
             raise
         return written

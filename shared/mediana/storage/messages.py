@@ -11,7 +11,7 @@ from botocore.exceptions import ClientError
 from mediana.storage import keys
 from mediana.storage.base import DESERIALIZER, SERIALIZER, SQS_BATCH, StoreBase, plain_number
 from mediana.storage.models import (
-    _conditional_failed,
+    conditional_failed,
 )
 
 
@@ -97,7 +97,7 @@ class MessageOps(StoreBase):
             )
             return True
         except ClientError as exc:
-            if not _conditional_failed(exc):
+            if not conditional_failed(exc):
                 raise
             return False
 
@@ -123,7 +123,7 @@ class MessageOps(StoreBase):
             )
             return True
         except ClientError as exc:
-            if _conditional_failed(exc):
+            if conditional_failed(exc):
                 return False
             raise
 
@@ -143,5 +143,5 @@ class MessageOps(StoreBase):
                 ExpressionAttributeValues=values,
             )
         except ClientError as exc:
-            if not _conditional_failed(exc):
+            if not conditional_failed(exc):
                 raise

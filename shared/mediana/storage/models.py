@@ -31,7 +31,7 @@ class TenantBusy(Exception):
         self.until_ms = until_ms
 
 
-def _conditional_failed(exc: BaseException) -> bool:
+def conditional_failed(exc: BaseException) -> bool:
     """A rejected condition, from boto3 or from PynamoDB (which wraps the ClientError)."""
     exc = exc.__cause__ or exc
     if isinstance(exc, ClientError):

@@ -16,7 +16,7 @@ from mediana.storage.models import (
     StaleWriter,
     TenantBusy,
     TenantState,
-    _conditional_failed,
+    conditional_failed,
 )
 
 
@@ -73,7 +73,7 @@ class TenantOps(StoreBase):
                 ),
             )
         except Exception as exc:  # noqa: BLE001 - PynamoDB wraps the ClientError
-            if not _conditional_failed(exc):
+            if not conditional_failed(exc):
                 raise
             current = self.get_state(state.pk[2:])
             raise TenantBusy(state.pk[2:], int(current.lease_until or 0) if current else 0) from None
@@ -85,7 +85,7 @@ class TenantOps(StoreBase):
                 condition=TenantState.lease_owner == owner,
             )
         except Exception as exc:  # noqa: BLE001 - already taken over or released: nothing to give back
-            if not _conditional_failed(exc):
+            if not conditional_failed(exc):
                 raise
 
     def begin_block(self, tenant: str, count: int, now_us: int) -> tuple[int, str]:
@@ -197,7 +197,7 @@ class TenantOps(StoreBase):
         try:
             TenantState(keys.tenant_pk(tenant), keys.STATE_SK).update(actions=actions, condition=condition)
         except Exception as exc:  # noqa: BLE001 - PynamoDB wraps the ClientError
-            if _conditional_failed(exc):
+            if conditional_failed(exc):
                 raise StaleWriter(f"tenant {tenant!r}: the lease or the cursor moved on; write rejected") from None
             raise
 
@@ -216,6 +216,6 @@ class TenantOps(StoreBase):
             )
             return True
         except Exception as exc:  # noqa: BLE001
-            if _conditional_failed(exc):
+            if conditional_failed(exc):
                 return False
             raise
