@@ -26,7 +26,7 @@ from mediana.services import aggregate
 from mediana.services.ingest import ingest_lines
 from mediana.storage import keys
 from mediana.storage.generations import read_view
-from mediana.storage.store import _MODELS, StaleWriter, Store, TenantBusy
+from mediana.storage.store import MODEL_TABLES, StaleWriter, Store, TenantBusy
 
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "PutObject", "DeleteObject", "SendMessage"}
 BATCH = 3  # records per batch: the first build takes several batches
@@ -130,7 +130,7 @@ class Writes:
     """Counts (and intercepts) the write calls the Store's clients make on one thread."""
 
     def __init__(self, store: Store) -> None:
-        models = [m._get_connection().connection.client for m in _MODELS]  # each PynamoDB model has its own
+        models = [m._get_connection().connection.client for m in MODEL_TABLES]  # each PynamoDB model has its own
         self.clients = list({id(c): c for c in [store.ddb, store.s3, store.sqs, *models]}.values())
         self.on_before: Callable[[int, str], None] = lambda n, op: None
         self.on_after: Callable[[int, str], None] = lambda n, op: None

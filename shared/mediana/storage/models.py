@@ -121,13 +121,14 @@ class LogItem(Model):
     at = NumberAttribute()  # received, epoch microseconds
 
 
-_MODELS: dict[type[Model], str] = {TenantState: "state", DocPart: "state", QuarantineItem: "state", LogItem: "log"}
+# each PynamoDB model and which table it lives in (bound to the configuration by bind)
+MODEL_TABLES: dict[type[Model], str] = {TenantState: "state", DocPart: "state", QuarantineItem: "state", LogItem: "log"}
 
 
 def bind(cfg: Config) -> None:
     """Point the models at this configuration's tables and endpoint. PynamoDB
     reads Meta at first use, so this runs before any call and resets connections."""
-    for model, which in _MODELS.items():
+    for model, which in MODEL_TABLES.items():
         model.Meta.table_name = cfg.state_table if which == "state" else cfg.log_table
         model.Meta.host = cfg.endpoint
         model.Meta.region = cfg.region

@@ -18,13 +18,13 @@ from mediana.storage.documents import DocumentOps
 from mediana.storage.ledger import LedgerOps
 from mediana.storage.log import LogOps
 from mediana.storage.messages import MessageOps
-from mediana.storage.models import _MODELS, LogItem, QuarantineItem, StaleWriter, TenantBusy, TenantState, bind
+from mediana.storage.models import MODEL_TABLES, LogItem, QuarantineItem, StaleWriter, TenantBusy, TenantState, bind
 from mediana.storage.tenants import TenantOps
 
 __all__ = [
     "LEASE_MS",
     "US",
-    "_MODELS",
+    "MODEL_TABLES",
     "LogItem",
     "QuarantineItem",
     "StaleWriter",
@@ -48,7 +48,7 @@ class Store(TenantOps, LogOps, DocumentOps, MessageOps, LedgerOps):
         METER.configure({cfg.state_table: {"sched", "due_at"}}, cfg.trust_reported_capacity)
         for client in (self.ddb, self.s3, self.sqs):
             METER.install(client)
-        for model in _MODELS:
+        for model in MODEL_TABLES:
             METER.install(model._get_connection().connection.client)
 
     def scoped(self, ddb: Any) -> Store:
