@@ -11,14 +11,8 @@ from typing import Any
 from hypothesis import assume, event, given, settings
 from hypothesis import strategies as st
 from line_strategies import FIELD_VALUES, LINES, NUMBERS, TEXT, VALID
-from mediana.domain.records import (
-    Rejection,
-    _canonical_reference,
-    newer,
-    parse_line,
-    parse_line_reference,
-    version_hash,
-)
+from mediana.domain.records import Rejection, parse_line, parse_line_reference
+from mediana.domain.versions import _canonical_reference, newer, version_hash
 
 
 def _same(line: bytes | str) -> None:

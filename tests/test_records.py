@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from mediana.domain.records import Rejection, newer, parse_line
+from mediana.domain.records import Rejection, parse_line
 from mediana.domain.timeutil import format_instant, parse_instant
+from mediana.domain.versions import newer
 
 GOOD_CONTACT = {
     "kind": "contact",

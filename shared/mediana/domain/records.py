@@ -7,7 +7,6 @@ wrong. Nothing here touches AWS, so the contract is tested without mocks.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import re
@@ -198,41 +197,6 @@ def _kind_fields(kind: str, raw: Record, tenant_id: str, rec_id: str) -> Record:
     raise _Bad("kind", f"unknown kind {kind!r}")  # pragma: no cover - guarded by caller
 
 
-def version_hash(record: Record) -> str:
-    """A short digest of a normalised record: the deterministic tie-break between
-    two different versions that carry the same ``updated_at``.
-
-    The digest is of ``json.dumps(record, sort_keys=True, separators=(",", ":"))``,
-    forever: versions stored before it was computed on demand carry it. orjson writes
-    the same bytes, ~4x faster, whenever no string needed escaping (its output is ASCII
-    without a backslash: ``json`` escapes non-ASCII, orjson does not) and no value is a
-    float (the two spell exponents differently); anything else takes ``json``."""
-    try:
-        canonical = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
-    except TypeError:  # an int beyond 64 bits
-        canonical = _canonical_reference(record)
-    else:
-        if not canonical.isascii() or b"\\" in canonical or _has_float(record):
-            canonical = _canonical_reference(record)
-    return hashlib.blake2b(canonical, digest_size=6).hexdigest()
-
-
-# What the log and the store add to a record, and no part of its version.
-_NOT_CONTENT = frozenset(("h", "seq", "_at"))
-
-
-def version_of(record: Record) -> str:
-    """``record``'s version hash, computed when a tie needs it: hashing every record as
-    it was parsed took a fifth of the parse, for ties between versions of one
-    ``updated_at`` that are rare. A version stored when the hash was computed at parse
-    carries it as ``h``: the same digest, of the same content, or of the microsecond
-    encoding it had then (``upgrade``), which must not change."""
-    stored = record.get("h")
-    if stored is not None:
-        return str(stored)
-    return version_hash({k: v for k, v in record.items() if k not in _NOT_CONTENT})
-
-
 def _not_text(record: Record) -> str | None:
     """The first field holding a string that UTF-8 cannot encode."""
     for name, value in record.items():
@@ -243,21 +207,6 @@ def _not_text(record: Record) -> str | None:
                 except UnicodeEncodeError:
                     return name
     return None
-
-
-def _canonical_reference(record: Record) -> bytes:
-    return json.dumps(record, sort_keys=True, separators=(",", ":")).encode()
-
-
-def _has_float(record: Record) -> bool:
-    for value in record.values():
-        if type(value) is float:
-            return True
-        if type(value) is list:
-            for item in value:
-                if type(item) is float:
-                    return True
-    return False
 
 
 def parse_record(raw: object, expected_tenant: str) -> Record | Rejection:
@@ -354,20 +303,3 @@ def parse_line_reference(line: bytes | str, expected_tenant: str) -> Record | Re
     except ValueError as exc:  # e.g. an integer of more digits than Python converts
         return Rejection("(line)", f"not valid JSON: {exc}"[:300])
     return parse_record(raw, expected_tenant)
-
-
-def newer(candidate: Record, current: Record | None) -> bool:
-    """Latest ``updated_at`` wins; equal instants fall back to the version hash so
-    the winner never depends on arrival order (replays compare equal: no-op).
-
-    Erasure is terminal: a tombstone beats every live version, whatever its
-    ``updated_at``. Erased data is gone from every intermediate, so a live version
-    arriving after it could not bring it back; making the tombstone absorbing keeps
-    the outcome independent of arrival order (incremental == full rebuild)."""
-    if current is None:
-        return True
-    if bool(candidate.get("erased")) != bool(current.get("erased")):
-        return bool(candidate.get("erased"))
-    if candidate["updated_at"] != current["updated_at"]:
-        return bool(candidate["updated_at"] > current["updated_at"])
-    return version_of(candidate) > version_of(current)

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mediana.domain.contrib import World, empty_world
-from mediana.domain.records import Record, newer, upgrade
+from mediana.domain.records import Record, upgrade
+from mediana.domain.versions import newer
 
 Route = dict[str, Any]  # {"c": contact id or None, "m": {message id: record}} (m = parked messages)
 _KIND_ORDER = {"tenant": 0, "user": 1, "group": 2, "contact": 3, "conversation": 4, "interaction": 5, "message": 6}
