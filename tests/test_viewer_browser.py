@@ -157,6 +157,25 @@ def test_a_late_answer_never_draws_over_the_page_asked_for_after_it(page: Any, v
     assert page.locator("#nav a.current").get_attribute("data-report") == "new-contacts"
 
 
+def test_a_navigation_while_the_dimensions_load_still_draws_its_report(page: Any, viewer: tuple[str, Any]) -> None:
+    """Sign-in fetches the catalogue, then the dimensions; a report asked for in between
+    found a catalogue without dimensions and drew nothing (its controls read them)."""
+    url, _ = viewer
+    page.goto(f"{url}/")
+    held: list[Any] = []
+    page.route("**/v1/dimensions", lambda route: held.append(route))
+    page.select_option("#demo", label="acme · viewer")
+    while not held:
+        page.wait_for_timeout(20)
+    page.evaluate("location.hash = '#/reports/new-contacts?range=last_7_days'")
+    page.wait_for_timeout(300)  # the second navigation reads what the first has loaded so far
+    for route in held:  # the first navigation's request, and the second's if it made one
+        route.continue_()
+    page.unroute("**/v1/dimensions")
+    page.wait_for_selector('main[data-loaded="new-contacts?range=last_7_days"]')
+    assert page.locator('select[name="origin"] option').count() > 0  # its controls have the dimensions
+
+
 def test_range_and_filter_controls_ask_the_api_and_show_its_answer(page: Any, viewer: tuple[str, Any]) -> None:
     url, _ = viewer
     sign_in(page, url, "acme · viewer")
@@ -192,6 +211,7 @@ def test_range_and_filter_controls_ask_the_api_and_show_its_answer(page: Any, vi
     page.click('form.controls button[type="submit"]')
     page.wait_for_selector(".error")
     assert page.locator(".error").inner_text() == "400: from: must not be after to (from)"
+    assert page.locator("main").get_attribute("data-loaded") is None  # no report is drawn: none is named
     page.screenshot(path=str(SHOTS / "filters-and-error.png"), full_page=True)
     # Spanish titles from the catalogue
     page.select_option("#lang", "es")

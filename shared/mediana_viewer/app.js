@@ -90,11 +90,21 @@ async function loadBasics() {
   if (!state.catalogue) {
     const response = await api("v1/reports");
     if (response.status !== 200) return response;
-    state.catalogue = response.body.reports;
     const dims = await api("v1/dimensions");
+    // both at once: a navigation meanwhile must not find a catalogue without its dimensions
+    state.catalogue = response.body.reports;
     state.dimensions = dims.status === 200 ? dims.body : {};
   }
   return null;
+}
+
+// What #main shows. data-loaded names the report drawn, and only while it is drawn: a
+// later error or sign-in page never leaves an earlier report's name on it.
+function show(loaded, ...children) {
+  const main = $("#main");
+  main.replaceChildren(...children);
+  if (loaded) main.dataset.loaded = loaded;
+  else delete main.dataset.loaded;
 }
 
 function drawNav(current) {
@@ -109,15 +119,14 @@ function drawNav(current) {
 
 async function route() {
   const mine = ++navigation;
-  const main = $("#main");
   if (!state.token) {
-    main.replaceChildren(node("p", { class: "muted" }, t("signin")));
+    show(null, node("p", { class: "muted" }, t("signin")));
     return;
   }
   const failed = await loadBasics();
   if (superseded(mine)) return;
   if (failed) {
-    main.replaceChildren(problem(failed));
+    show(null, problem(failed));
     return;
   }
   const [path, query] = (location.hash.slice(1) || "/").split("?");
@@ -181,14 +190,13 @@ function drawValues(values, title) {
 
 async function showReport(report, params, mine) {
   drawNav(report.id);
-  const main = $("#main");
   const query = params.toString();
   const response = await api(`v1/reports/${report.id}${query ? `?${query}` : ""}`);
   if (superseded(mine)) return;
   const head = [node("h1", {}, report.title[state.lang]), controls(report, params)];
   if (roles().includes("admin")) head.push(refreshButton());
   if (response.status !== 200) {
-    main.replaceChildren(...head, problem(response));
+    show(null, ...head, problem(response));
     return;
   }
   const body = response.body;
@@ -200,8 +208,7 @@ async function showReport(report, params, mine) {
     node("br"),
     node("span", { class: "through" }, `${t("through")}: ${body.data_through || "—"}`),
     ` · ${t("computed")}: ${body.computed_at || "—"} · ${body.source}`);
-  main.replaceChildren(...head, meta, cards(body.comparison), ...drawValues(body.values, report.title[state.lang]));
-  main.dataset.loaded = `${report.id}?${query}`;
+  show(`${report.id}?${query}`, ...head, meta, cards(body.comparison), ...drawValues(body.values, report.title[state.lang]));
 }
 
 // the filters the answer applied, groups and owners by name (the API's filter_labels)
@@ -255,12 +262,12 @@ async function showCosts(params, mine) {
   if (superseded(mine)) return;
   const head = [node("h1", {}, `${t("costs")} ${month}`), node("p", { class: "controls" }, node("label", {}, t("month"), picker), download)];
   if (response.status !== 200) {
-    $("#main").replaceChildren(...head, problem(response));
+    show(null, ...head, problem(response));
     return;
   }
   const report = response.body;
   const flat = (row) => ({ tenant_id: row.tenant_id, ...row.services_usd, total_usd: row.total_usd });
-  $("#main").replaceChildren(...head,
+  show(null, ...head,
     node("p", { class: "meta" }, `${report.region} · ${report.currency} · prices as of ${report.prices_as_of}`),
     node("section", { class: "table", dataset: { list: "costs" } }, sortableTable(report.rows.map(flat), { total: flat(report.total) })));
 }
