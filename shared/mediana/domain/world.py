@@ -101,6 +101,8 @@ def _seq(rec: Mapping[str, Any] | None) -> int | None:
 
 def _contest(candidate: Record, current: Record | None, out: FoldOutcome) -> bool:
     """Does ``candidate`` replace ``current``? Records the loser's log entry for deletion."""
+    if current is None:
+        return True  # a first version: nothing to contest, no loser (most records of a batch)
     if newer(candidate, current):
         old = _seq(current)
         if old is not None and old != _seq(candidate):
@@ -138,10 +140,8 @@ def fold(delta: Iterable[Record], state: LoadedState) -> FoldOutcome:
         if _erased_contact(target):
             _drop([rec], out)  # everything naming an erased contact disappears
             return
-        held = target[bucket]
-        current = held.get(rec["id"])
-        if current is None or _contest(rec, current, out):  # a first version needs no contest
-            held[rec["id"]] = rec
+        if _contest(rec, target[bucket].get(rec["id"]), out):
+            target[bucket][rec["id"]] = rec
             out.worlds.add(cid)
 
     for rec in sorted(delta, key=lambda r: _KIND_ORDER[r["kind"]]):
