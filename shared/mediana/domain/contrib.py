@@ -202,8 +202,6 @@ def _response_samples(msgs: pd.DataFrame) -> pd.DataFrame:
     order = pc.sort_indices(keys, sort_keys=by)  # type: ignore[attr-defined]  # made at import: no stub
     relevant = relevant.take(order.to_numpy())
     n = len(relevant)
-    if n == 0:
-        return relevant.assign(seconds=pd.Series([], dtype="int64"))
     is_reply = (relevant["author_type"] == "advisor").to_numpy(dtype=bool)
     vid = pd.factorize(relevant["vid"])[0]
     run_starts = np.ones(n, dtype=bool)

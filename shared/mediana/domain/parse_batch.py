@@ -77,6 +77,7 @@ def parse_lines(lines: Sequence[bytes | str], expected_tenant: str) -> list[Pars
 
 
 _NONE = type(None)
+_NUMBERS = (int, float)
 
 
 def _row(getter: itemgetter[Any], fields: tuple[str, ...], raw: Raw) -> tuple[Any, ...]:
@@ -231,11 +232,11 @@ def _interactions(raws: list[Raw], tenant: str) -> tuple[list[Record | None], se
             fields["outcome"] = c.enum("outcome", _OUTCOMES, False)
             # a number from 0 to the bound, kept as given (orjson decodes finite floats only:
             # a line spelling NaN or 1e400 takes the reference path)
-            duration = c._typed("duration_seconds", {int, float, _NONE})
-            given = [v for v in duration if type(v) is int or type(v) is float]  # not bool, nor refused types
+            duration = c._typed("duration_seconds", {*_NUMBERS, _NONE})
+            given = [v for v in duration if type(v) in _NUMBERS]  # not bool, nor the types refused above
             top = MAX_DURATION_SECONDS
             if given and not (0 <= min(given) and max(given) <= top):
-                c.refused.update(i for i, v in enumerate(duration) if type(v) in (int, float) and not 0 <= v <= top)
+                c.refused.update(i for i, v in enumerate(duration) if type(v) in _NUMBERS and not 0 <= v <= top)
             fields["duration_seconds"] = duration
         built, bad = c.finish("interaction", fields)
         for k, i in enumerate(rows):
