@@ -54,7 +54,7 @@ lint: $(STAMP)
 template-check: $(STAMP) $(SAM) $(CHECKOV)
 	$(BIN)/cfn-lint template.yaml
 	SAM_CLI_TELEMETRY=0 $(SAM) validate --lint
-	$(CHECKOV) --quiet --compact --framework cloudformation -f template.yaml
+	$(CHECKOV) --quiet --compact --skip-download --framework cloudformation -f template.yaml
 
 sam-build: $(SAM)
 	PATH="$(dir $(PY312)):$$PATH" SAM_CLI_TELEMETRY=0 $(SAM) build
