@@ -110,6 +110,8 @@ def test_two_tenants_end_to_end_with_isolation_quarantine_and_errors(stack: Any)
     ):
         status, _, err = get(f"/v1/reports/new-conversations?{query}", "acme")
         assert status == 400 and err["error"]["parameter"] == param, (query, err)
+    status, _, err = get("/v1/reports/new-conversations?range=today&range=yesterday", "acme")
+    assert status == 400 and err["error"]["message"] == "range: give exactly one value", err
     status, _, err = get("/v1/reports/new-contacts?channel=whatsapp", "acme")
     assert status == 400 and err["error"]["parameter"] == "channel"
     assert get("/v1/reports/nope", "acme")[0] == 404

@@ -113,7 +113,10 @@ def _auth_error(exc: AuthError) -> Response:
 def _validation_error(exc: RequestValidationError) -> Response:
     first = exc.errors()[0] if exc.errors() else {"loc": ["request"], "msg": "invalid"}
     name = str(first["loc"][-1])
-    return _json(400, ApiError(400, "invalid_parameter", f"{name}: {first.get('msg', 'invalid')}", name).body())
+    message = first.get("msg", "invalid")
+    if first.get("type") == "string_type" and isinstance(first.get("input"), list):
+        message = "give exactly one value"  # a one-value parameter repeated: pydantic's words name a type
+    return _json(400, ApiError(400, "invalid_parameter", f"{name}: {message}", name).body())
 
 
 @app.not_found
