@@ -23,6 +23,7 @@ from typing import Any
 sys.path[:0] = ["shared"]
 
 from mediana.domain.batch import merge_days, tenant_timezone  # noqa: E402
+from mediana.domain.cells import decode_counter  # noqa: E402
 from mediana.domain.collector import collector_paused  # noqa: E402
 from mediana.domain.contrib import contributions  # noqa: E402
 from mediana.domain.parse_batch import parse_lines  # noqa: E402
@@ -86,7 +87,7 @@ def main() -> None:
     for parts, doc in stored[:3]:  # items are compressed JSON in parts of blobs.PART_BYTES (< 400 KB each)
         bucket = f"#{doc['bucket']}" if "bucket" in doc else ""
         print(f"preset {doc['preset']}#{doc['section']}{bucket}: {sum(map(len, parts)):,} bytes in {len(parts)} "
-              f"part(s), {len(doc['cur'])} cells")  # fmt: skip
+              f"part(s), {len(decode_counter(doc['cur']))} cells")  # fmt: skip
     comparable = sum(stages[name] for name in list(stages)[:3])  # what DuckDB does: read, keep latest, figures
     duck = args.duckdb_seconds
     print(f"against DuckDB's {duck:.2f} s: {total / duck:.1f}x; its stages (parse, fold, contributions) "

@@ -18,10 +18,10 @@ from collections import Counter
 sys.path[:0] = ["shared", "cli"]
 
 from mediana.domain.batch import compute_batch, merge_days, tenant_timezone  # noqa: E402
+from mediana.domain.cells import encode_counter  # noqa: E402
 from mediana.domain.contrib import contributions  # noqa: E402
 from mediana.domain.presets import build_presets, merged, update_presets  # noqa: E402
 from mediana.domain.records import parse_record  # noqa: E402
-from mediana.domain.sections import encode_counter  # noqa: E402
 from mediana.domain.timeutil import local_today  # noqa: E402
 from mediana.domain.world import LoadedState  # noqa: E402
 from mediana.services.preset_items import preset_doc  # noqa: E402

@@ -8,16 +8,13 @@ signed deltas, and a median reads off a merged whole-second histogram (the
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from mediana.domain.cells import Counter, Key, decode_counter, encode_counter
 from mediana.domain.ranges import DateRange
-
-Key = tuple[Any, ...]
-Counter = dict[Key, int]
-
 
 ALL_DAYS = "all"  # the one "day" key of a cumulative section
 
@@ -82,14 +79,6 @@ def add_into(target: Counter, source: Mapping[Key, int], sign: int = 1) -> None:
             target[key] = total
         else:
             target.pop(key, None)
-
-
-def encode_counter(counter: Mapping[Key, int]) -> list[list[Any]]:
-    return [[*key, value] for key, value in counter.items()]
-
-
-def decode_counter(rows: Iterable[list[Any]]) -> Counter:
-    return {tuple(row[:-1]): int(row[-1]) for row in rows}
 
 
 @dataclass

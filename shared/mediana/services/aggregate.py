@@ -21,10 +21,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from mediana.domain.batch import compute_batch, merge_days
+from mediana.domain.cells import decode_counter, encode_counter
 from mediana.domain.collector import collector_paused
 from mediana.domain.contrib import empty_world
 from mediana.domain.poison import PoisonRecords, isolate
-from mediana.domain.sections import decode_counter, encode_counter
 from mediana.domain.timeutil import format_us, local_today, now_us
 from mediana.domain.versions import newer
 from mediana.domain.world import (

@@ -14,12 +14,13 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from mediana.domain.cells import decode_counter
 from mediana.domain.definitions import FILTERS, REPORTS
 from mediana.domain.presets import apart_day, bucket_ids, stored_run, valid_for
 from mediana.domain.ranges import PRESETS, DateRange, RangeError, preset_range, resolve_range
 from mediana.domain.records import CALL_OUTCOMES, CHANNELS
 from mediana.domain.reports import Roster, build_report
-from mediana.domain.sections import SECTIONS, RangeSummary, add_into, decode_counter, keeps_today_apart
+from mediana.domain.sections import SECTIONS, RangeSummary, add_into, keeps_today_apart
 from mediana.domain.timeutil import local_today
 from mediana.metering.meter import METER
 from mediana.storage import keys

@@ -9,7 +9,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from mediana.domain.sections import ALL_DAYS, SECTIONS, Counter, decode_counter
+from mediana.domain.cells import Counter, decode_counter
+from mediana.domain.sections import ALL_DAYS, SECTIONS
 from mediana.storage import blobs, keys
 from mediana.storage.base import StoreBase
 from mediana.storage.models import (
