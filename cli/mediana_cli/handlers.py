@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import sys
+import threading
 import time
 import uuid
 import warnings
@@ -38,6 +39,16 @@ def function(name: str) -> ModuleType:
 
 
 QUIET_METRICS = False  # the local stack sets it: no CloudWatch to send EMF lines to
+_BUSY: dict[str, threading.Lock] = {}
+
+
+def invoke(name: str, event: dict[str, Any], context: Any) -> Any:
+    """One invocation of a function, one at a time per function, as in a Lambda container:
+    the handlers keep per-invocation state in module globals (Powertools' resolver holds the
+    current event), so two at once in one process -- the threaded local HTTP server, a test
+    beside it -- could answer one request with another's headers, token or tenant."""
+    with _BUSY.setdefault(name, threading.Lock()):
+        return function(name).handler(event, context)
 
 
 @functools.cache

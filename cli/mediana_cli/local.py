@@ -101,7 +101,7 @@ class Pump:
                     continue
                 event = handlers.s3_event(self.store.cfg.bucket, obj["Key"], obj["Size"])
                 try:
-                    handlers.function("ingest").handler(event, self.context("ingest"))
+                    handlers.invoke("ingest", event, self.context("ingest"))
                 except Exception as exc:  # noqa: BLE001 - as S3 -> Lambda does: retried, then given up
                     tries = self.failures[obj["Key"]] = self.failures.get(obj["Key"], 0) + 1
                     if tries < INGEST_ATTEMPTS:
@@ -125,9 +125,7 @@ class Pump:
         if not messages:
             return 0
         try:
-            result = handlers.function(function).handler(
-                handlers.sqs_event(messages, self._arn(url)), self.context(function)
-            )
+            result = handlers.invoke(function, handlers.sqs_event(messages, self._arn(url)), self.context(function))
             failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
         except Exception:  # noqa: BLE001 - as Lambda does: a failed invocation returns the whole batch
             failed = {m["MessageId"] for m in messages}
@@ -143,7 +141,7 @@ class Pump:
         return handlers.FakeContext(function)
 
     def tick(self) -> None:
-        handlers.function("scheduler").handler(handlers.schedule_event(), handlers.FakeContext("scheduler"))
+        handlers.invoke("scheduler", handlers.schedule_event(), handlers.FakeContext("scheduler"))
 
     def drain(self, rounds: int = 1000) -> None:
         """Until nothing is left: ingest, schedule, aggregate."""
@@ -164,7 +162,7 @@ def call_api(
     it) comes back as bytes."""
     parts = urlsplit(target)
     event = handlers.http_event(method, parts.path, parts.query, headers, body)
-    result = handlers.function("api").handler(event, handlers.FakeContext("api", timeout_s=29))
+    result = handlers.invoke("api", event, handlers.FakeContext("api", timeout_s=29))
     out_headers = dict(result.get("headers") or {})
     for k, values in (result.get("multiValueHeaders") or {}).items():
         out_headers[k] = ", ".join(values)

@@ -44,6 +44,9 @@ S3_FREE = {"DeleteObject", "DeleteObjects"}
 
 F = TypeVar("F", bound=Callable[..., Any])
 _tenant: ContextVar[str] = ContextVar("mediana_meter_tenant", default=SHARED)
+# the seconds each tenant was served in the current invocation: per invocation, not per
+# process, so two functions' invocations at once (the local stack's threads) do not mix
+_served: ContextVar[dict[str, float] | None] = ContextVar("mediana_served", default=None)
 
 
 class Ledger(Protocol):
@@ -83,7 +86,6 @@ class Meter:
         self.counts: dict[str, dict[str, float]] = {}
         self.gsi_keys: dict[str, set[str]] = {}
         self.trust_reported = False
-        self._served: dict[str, float] = {}
         self._paused = False
         self._last_flush = time.monotonic()
         self._lock = threading.Lock()
@@ -104,7 +106,9 @@ class Meter:
         try:
             yield
         finally:
-            self._served[tenant] = self._served.get(tenant, 0.0) + time.monotonic() - started
+            served = _served.get()
+            if served is not None:  # outside an invocation no time is split
+                served[tenant] = served.get(tenant, 0.0) + time.monotonic() - started
             _tenant.reset(token)
 
     def set_tenant(self, tenant: str) -> None:
@@ -126,15 +130,15 @@ class Meter:
     @contextmanager
     def invocation(self, memory_mb: float) -> Iterator[None]:
         """One Lambda invocation: GB-seconds, the request and platform log lines, split by tenant."""
-        self._served = {}
-        token = _tenant.set(SHARED)
+        token, times = _tenant.set(SHARED), _served.set({})
         started = time.monotonic()
         try:
             yield
         finally:
             total = time.monotonic() - started
-            served = self._served or {_tenant.get(): total}
+            served = _served.get() or {_tenant.get(): total}
             _tenant.reset(token)
+            _served.reset(times)
             shares = split_time(total, served)
             whole = sum(shares.values()) or 1.0
             for tenant, secs in shares.items():
