@@ -84,6 +84,18 @@ def open_report(page: Any, url: str, report: str, query: dict[str, str]) -> None
     page.wait_for_selector(f'main[data-loaded="{report}?{qs}"]')
 
 
+def duration(seconds: float) -> str:
+    """What the viewer's duration() prints: the largest unit and the next one, floored."""
+    s, units = int(seconds + 0.5), [("d", 86400), ("h", 3600), ("min", 60), ("s", 1)]  # JS rounds half up
+    for i, (unit, size) in enumerate(units):
+        if s >= size:
+            parts = [f"{s // size} {unit}"]
+            if i + 1 < len(units) and (s % size) // units[i + 1][1]:
+                parts.append(f"{(s % size) // units[i + 1][1]} {units[i + 1][0]}")
+            return " ".join(parts)
+    return "0 s"
+
+
 def assert_page_matches(page: Any, body: dict[str, Any]) -> int:
     """Every number the page draws equals the API's; returns how many were compared."""
     compared = 0
@@ -91,6 +103,8 @@ def assert_page_matches(page: Any, body: dict[str, Any]) -> int:
         card = page.locator(f'.card[data-metric="{key}"]')
         assert json.loads(card.get_attribute("data-value")) == scalar["current"], key
         assert card.locator(".value").inner_text() == fmt(scalar["current"]), key
+        if key.endswith("_seconds") and scalar["current"] is not None:  # a wait, as a person reads it
+            assert card.locator(".duration").inner_text() == duration(scalar["current"]), key
         compared += 1
     values = body["values"]
     if "series" in values:
@@ -124,6 +138,7 @@ def test_every_report_in_the_browser_shows_the_apis_numbers(page: Any, viewer: t
     sign_in(page, url, "acme · viewer")
     catalogue = api_json("/v1/reports", "acme", ["viewer"])["reports"]
     assert page.locator("#nav a").count() == len(catalogue) == 12
+    assert duration(553.5) == "9 min 14 s" and duration(7500) == "2 h 5 min" and duration(86400) == "1 d"
     total = 0
     for report in catalogue:
         for query in ({"range": report["default_range"]}, {"range": "last_7_days"}):
@@ -132,6 +147,7 @@ def test_every_report_in_the_browser_shows_the_apis_numbers(page: Any, viewer: t
             assert page.locator("h1").inner_text() == report["title"]["en"]
             assert body["data_through"] and body["data_through"] in page.locator(".through").inner_text()
             total += assert_page_matches(page, body)
+            assert page.locator('select[name="range"] option[value="last_7_days"]').inner_text() == "Last 7 days"
         page.screenshot(path=str(SHOTS / f"report-{report['id']}.png"), full_page=True)
     assert total > 500  # cards, bars, heatmap cells and table cells, all compared
 
@@ -217,6 +233,7 @@ def test_range_and_filter_controls_ask_the_api_and_show_its_answer(page: Any, vi
     page.select_option("#lang", "es")
     es = api_json("/v1/reports", "acme", ["viewer"])["reports"][0]["title"]["es"]
     page.wait_for_selector(f'#nav a:text-is("{es}")')
+    page.wait_for_selector('option[value="last_7_days"]:text-is("Últimos 7 días")', state="attached")
 
 
 def test_an_admin_refreshes_and_sees_the_status_and_the_cool_down(page: Any, viewer: tuple[str, Any]) -> None:

@@ -2,7 +2,7 @@
 // to the <base> the API sets, so a stage prefix such as /prod/ just works),
 // keeps what is shown in the URL hash (#/reports/<id>?range=...), and draws charts where a
 // person would rather look than read.
-import { barChart, fmt, heatmap, sortableTable } from "./charts.js";
+import { barChart, duration, fmt, heatmap, sortableTable } from "./charts.js";
 
 const $ = (selector) => document.querySelector(selector);
 const WORDS = {
@@ -13,6 +13,12 @@ const WORDS = {
         refresh: "Actualizar ahora", previous: "anterior", through: "Datos hasta", computed: "calculado",
         costs: "Costos", month: "Mes", csv: "Descargar CSV", signin: "Ingresá para ver tus reportes.",
         any: "(todos)" },
+};
+const RANGES = {  // the presets' names; an id missing here is shown as it is
+  en: { today: "Today", yesterday: "Yesterday", last_7_days: "Last 7 days", last_30_days: "Last 30 days",
+        last_90_days: "Last 90 days", last_365_days: "Last 365 days", this_month: "This month", last_month: "Last month" },
+  es: { today: "Hoy", yesterday: "Ayer", last_7_days: "Últimos 7 días", last_30_days: "Últimos 30 días",
+        last_90_days: "Últimos 90 días", last_365_days: "Últimos 365 días", this_month: "Este mes", last_month: "Mes pasado" },
 };
 const state = {
   token: sessionStorage.getItem("mediana.token") || "",
@@ -141,7 +147,8 @@ async function route() {
 function controls(report, params) {
   const custom = params.has("from");
   const range = node("select", { name: "range", "aria-label": t("range") },
-    ...report.ranges.map((r) => node("option", { value: r, selected: !custom && (params.get("range") || report.default_range) === r }, r)),
+    ...report.ranges.map((r) => node("option", { value: r, selected: !custom && (params.get("range") || report.default_range) === r },
+      RANGES[state.lang][r] || r)),
     node("option", { value: "custom", selected: custom }, t("custom")));
   const from = node("input", { type: "date", name: "from", value: params.get("from") || "", "aria-label": t("from") });
   const to = node("input", { type: "date", name: "to", value: params.get("to") || "", "aria-label": t("to") });
@@ -172,6 +179,7 @@ function cards(comparison) {
     node("div", { class: "card", dataset: { metric: key, value: JSON.stringify(s.current) } },
       node("span", { class: "label" }, key.replaceAll("_", " ")),
       node("span", { class: "value" }, fmt(s.current)),
+      key.endsWith("_seconds") && s.current !== null ? node("span", { class: "duration" }, duration(s.current)) : null,
       node("span", { class: "previous" }, `${t("previous")}: ${fmt(s.previous)}`,
         s.change_pct === null ? "" : ` (${s.change_pct > 0 ? "+" : ""}${fmt(s.change_pct)}%)`))));
 }

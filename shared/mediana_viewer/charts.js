@@ -9,6 +9,23 @@ export function fmt(v) {
   return Number.isInteger(v) ? String(v) : v.toFixed(2);
 }
 
+// A number of seconds as a person reads a wait: "9 min 14 s", "2 h 5 min", "1 d 3 h".
+export function duration(seconds) {
+  if (typeof seconds !== "number" || !Number.isFinite(seconds)) return "";
+  const s = Math.round(seconds);
+  const units = [["d", 86400], ["h", 3600], ["min", 60], ["s", 1]];
+  const i = units.findIndex(([, size]) => s >= size);
+  if (i < 0) return "0 s";
+  const [big, bigSize] = units[i];
+  const parts = [`${Math.floor(s / bigSize)} ${big}`];
+  if (i < units.length - 1) {
+    const [small, smallSize] = units[i + 1];
+    const rest = Math.floor((s % bigSize) / smallSize);
+    if (rest) parts.push(`${rest} ${small}`);
+  }
+  return parts.join(" ");
+}
+
 function el(name, attrs = {}, text) {
   const node = document.createElementNS(SVG, name);
   for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
