@@ -6,7 +6,7 @@ histogram has tens of thousands of cells -- compresses far better as columns: ce
 sorted by key, each dimension but the last run-length encoded, the last (the seconds of
 a histogram, an hour) as differences within a run of equal leading dimensions, then the
 counts. On the 365-day demo tenant that is 1.9 instead of 5.2 compressed bytes a
-response-time cell, and it decodes in half the time: fewer bytes written and read, and a
+response-time cell, and it decodes in a third of the time: fewer bytes written and read, and a
 preset of the largest tenant one BatchGetItem fewer (bench/README.md). ``decode_counter``
 reads both forms, so stored rows stay readable. The order is for compression only: any
 order decodes to the same counter. Pure Python: the read path has no numpy.
