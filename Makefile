@@ -49,7 +49,7 @@ test: $(STAMP) $(CHROMIUM)
 
 lint: $(STAMP)
 	$(BIN)/ruff check shared cli functions tests bench
-	$(BIN)/mypy shared/mediana cli/mediana_cli
+	$(BIN)/mypy shared/mediana cli/mediana_cli functions tests bench
 
 template-check: $(STAMP) $(SAM) $(CHECKOV)
 	$(BIN)/cfn-lint template.yaml

@@ -81,7 +81,8 @@ def main() -> None:
         """The local day rolls: the presets are from yesterday (the clock stays, so the state says
         so, and the roll writes what a real one would: the buckets at the edges). Nothing wakes
         the tenant (presets roll on demand); ``wake`` stands in for the busy tenant's next delta."""
-        yesterday = local_today(store.get_state(tenant).tz or "UTC") - timedelta(days=1)
+        state = store.get_state(tenant)
+        yesterday = local_today((state.tz if state else None) or "UTC") - timedelta(days=1)
         store.ddb.update_item(
             TableName=store.cfg.state_table,
             Key={"pk": {"S": keys.tenant_pk(tenant)}, "sk": {"S": keys.STATE_SK}},

@@ -115,7 +115,7 @@ class IdentityProvider:
     issuer = "https://idp.example/"
 
     def __init__(self) -> None:
-        self.keys = [RSAKey.generate_key(2048, parameters={"kid": "k1"})]
+        self.keys: list[Any] = [RSAKey.generate_key(2048, parameters={"kid": "k1"})]  # RSA, and EC keys later
         self.fetches = 0
         self.down = False
         provider = self

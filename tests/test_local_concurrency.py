@@ -25,7 +25,10 @@ def _ask(tenant: str, path: str, zipped: bool) -> tuple[tuple[str, str, bool], A
     status, out, body = call_api("GET", path, headers)
     assert status == 200, body
     came_zipped = out.get("Content-Encoding") == "gzip"
-    return (tenant, path, came_zipped), json.loads(gzip.decompress(body) if came_zipped else body)
+    if came_zipped:
+        assert isinstance(body, bytes)
+        body = gzip.decompress(body)
+    return (tenant, path, came_zipped), json.loads(body)
 
 
 def test_concurrent_requests_get_their_own_answers(stack: Any) -> None:

@@ -268,11 +268,12 @@ def test_an_idle_tenant_is_not_woken_at_midnight_and_its_first_reader_rolls_its_
 
     sent: list[str] = []
     real_enqueue = type(stack.store).enqueue
-    monkeypatch.setattr(
-        type(stack.store),
-        "enqueue",
-        lambda self, t, reason, *a, **k: (sent.append(reason), real_enqueue(self, t, reason, *a, **k)),
-    )
+
+    def enqueue(self: Any, t: str, reason: str, *a: Any, **k: Any) -> Any:
+        sent.append(reason)
+        return real_enqueue(self, t, reason, *a, **k)  # its own answer (a tuple with None was returned before)
+
+    monkeypatch.setattr(type(stack.store), "enqueue", enqueue)
     span = preset_range("last_30_days", tomorrow)
     custom = get(f"/v1/reports/response-time?from={span.start}&to={span.end}", "acme")[2]
     first = get("/v1/reports/response-time?range=last_30_days", "acme")[2]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 
 import pytest
 from mediana.domain.records import Rejection, parse_line
@@ -32,7 +33,7 @@ GOOD_MESSAGE = {
 }
 
 
-def line(base: dict[str, object] = GOOD_CONTACT, **overrides: object) -> str:
+def line(base: Mapping[str, object] = GOOD_CONTACT, **overrides: object) -> str:
     """``base`` with ``overrides`` as one JSON line (``...`` drops a field)."""
     rec = {**base, **overrides}
     return json.dumps({k: v for k, v in rec.items() if v is not ...})
@@ -194,7 +195,7 @@ def test_format_instant_keeps_every_digit_it_needs() -> None:
 )
 def test_instants_outside_the_contract_are_rejected_with_the_reason(value: str, fragment: str) -> None:
     for field_name in ("created_at", "updated_at", "deleted_at"):
-        result = parse_line(line(**{field_name: value}), "acme")
+        result = parse_line(line(GOOD_CONTACT, **{field_name: value}), "acme")
         assert isinstance(result, Rejection), (field_name, result)
         assert result.field == field_name
         assert fragment in result.reason

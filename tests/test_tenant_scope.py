@@ -147,10 +147,10 @@ def test_the_api_touches_each_tenants_partitions_only_with_that_tenants_credenti
         if service != "dynamodb" or (params.get("TableName") != table and table not in params.get("RequestItems", {})):
             continue
         touched = leading_keys(params, table)
-        tenant = recorder.tenant_of_key.get(access_key)
-        if tenant is not None:
-            assert allowed(TENANT_RULES, operation, touched, {TAG: tenant}), (tenant, operation, touched)
-            scoped[tenant] += 1
+        owner = recorder.tenant_of_key.get(access_key)
+        if owner is not None:
+            assert allowed(TENANT_RULES, operation, touched, {TAG: owner}), (owner, operation, touched)
+            scoped[owner] += 1
         else:  # the function's own role: the cost ledger only
             assert allowed(FUNCTION_RULES, operation, touched, {}), (operation, touched)
             own_keys |= touched

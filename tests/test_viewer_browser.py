@@ -114,9 +114,9 @@ def assert_page_matches(page: Any, body: dict[str, Any]) -> int:
         compared += len(drawn)
     if "matrix" in values:
         cells = page.locator("svg.heatmap rect").all()
-        drawn = [int(c.get_attribute("data-value")) for c in cells]
-        assert drawn == [v for row in values["matrix"] for v in row]
-        compared += len(drawn)
+        heat = [int(c.get_attribute("data-value")) for c in cells]
+        assert heat == [v for row in values["matrix"] for v in row]
+        compared += len(heat)
     for name, rows in values.items():
         if name == "series" or not (isinstance(rows, list) and rows and isinstance(rows[0], dict)):
             continue  # the series is drawn as bars (above); every other list of rows is a table

@@ -66,7 +66,7 @@ def test_dimensions_list_what_each_filter_takes(stack: Any) -> None:
 def test_pickers_and_reports_carry_names_beside_ids(stack: Any) -> None:
     """Owners come with their active flag; a report filtered by group or owner names each id
     it was filtered by, from the directory, in the same read (no extra request)."""
-    directory = [
+    directory: list[dict[str, Any]] = [
         {"kind": "user", "id": "u-ana", "name": "Ana", "updated_at": "2026-01-01T00:00:00Z"},
         {"kind": "user", "id": "u-old", "name": "Olga", "active": False, "updated_at": "2026-01-01T00:00:00Z"},
         {"kind": "group", "id": "g-sales", "name": "Sales", "updated_at": "2026-01-01T00:00:00Z"},

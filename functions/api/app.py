@@ -9,7 +9,7 @@ import json
 import os
 import time
 import warnings
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, CORSConfig, Response
@@ -37,6 +37,9 @@ from mediana.storage.store import default_store as store
 METER.capture_stdout()  # before the Logger: its lines are metered
 logger = Logger()
 metrics = Metrics()
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
+
 # the catalogue, dimensions, costs and docs routes publish no metric of their own: expected,
 # so not a warning line in every such request's log (Powertools' documented filter)
 warnings.filterwarnings("ignore", "No application metrics to publish*")
@@ -51,7 +54,7 @@ CACHE_SECONDS = 60
 GZIP_MIN_BYTES = 1024  # below this gzip saves less than its header and the CPU cost
 
 
-def _body(description: str, model: Any) -> dict[str, Any]:
+def _body(description: str, model: Any) -> OpenAPIResponse:
     return {"description": description, "content": {"application/json": {"model": model}}}
 
 
@@ -348,7 +351,7 @@ def openapi():  # noqa: ANN201
     return Response(status_code=200, content_type="application/json", body=body, headers=headers, compress=True)
 
 
-OPENAPI = {"title": "mediana reports API", "version": "1.0.0"}
+OPENAPI: dict[str, Any] = {"title": "mediana reports API", "version": "1.0.0"}
 # statuses an operation answers beyond mediana.services.openapi.COMMON_ERRORS
 EXTRA_ERRORS = {"getReport": (404,), "getRefresh": (404,), "requestRefresh": (409, 429)}
 

@@ -5,6 +5,7 @@ IngestContinueQueue, whose messages bring this function back to read on from the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -102,7 +103,7 @@ def continue_record(record: SQSRecord) -> None:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 @logger.inject_lambda_context
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def handler(event: dict[str, Any], context: LambdaContext) -> Mapping[str, Any]:
     global _context
     _context = context
     records = event.get("Records") or []
