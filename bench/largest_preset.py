@@ -1,0 +1,82 @@
+"""The largest tenant's 365-day response-time preset, synthesised and read as the read
+function reads it: ~1.7 M distinct cells (6 origins, 11 groups, 4 channels, 200 advisors,
+whole seconds), each in 2 or 3 of 17 day buckets (~3.9 M bucket cells, the ~2.3x of
+bench/README.md's *Scale*), stored with the real encoder and parts. A child process then
+decodes every bucket and sums them into one summary, as ``readapi`` does, after importing what
+the read function imports. Prints stored bytes, parts, seconds and peak RSS, as columns and
+as rows (the baseline: how counters were stored before domain/cells.py).
+Usage: python bench/largest_preset.py [cells]   (default 1,700,000; ~2 GB and a few minutes)
+"""
+
+from __future__ import annotations
+
+import pickle
+import random
+import subprocess
+import sys
+import tempfile
+
+sys.path[:0] = ["shared"]
+
+from mediana.domain.cells import encode_counter  # noqa: E402
+from mediana.storage import blobs  # noqa: E402
+
+ORIGINS = ["facebook_ads", "web_form", "instagram", "referral", "google_ads", "unknown"]
+GROUPS = [*(f"g-{i}" for i in range(10)), None]
+CHANNELS = ["whatsapp", "messenger", "instagram", "email"]
+AUTHORS = [f"u-{i:03d}" for i in range(200)]
+BUCKETS = 17
+
+READ = """
+import pickle, sys, time
+sys.path[:0] = ["shared"]
+import mediana.services.readapi  # noqa: F401 - what the read function imports (boto3, the domain)
+from mediana.domain.cells import decode_counter
+from mediana.domain.sections import add_into
+from mediana.storage import blobs
+def peak_mb():  # this process's own peak (ru_maxrss would carry the parent's across exec)
+    line = next(l for l in open("/proc/self/status") if l.startswith("VmHWM"))
+    return int(line.split()[1]) / 1024
+docs = pickle.load(open(sys.argv[1], "rb"))
+base = peak_mb()
+t = time.perf_counter()
+merged = {}
+while docs:
+    add_into(merged, decode_counter(blobs.decode(docs.pop())["cur"]))
+seconds = time.perf_counter() - t
+print(f"  read: {len(merged):,} cells summed in {seconds:.1f} s; RSS {base:.0f} MB before, peak {peak_mb():.0f} MB")
+"""
+
+
+def buckets(cells: int) -> list[dict[tuple[object, ...], int]]:
+    rng = random.Random(1)
+    out: list[dict[tuple[object, ...], int]] = [{} for _ in range(BUCKETS)]
+    for _ in range(cells):
+        key = (rng.choice(ORIGINS), rng.choice(GROUPS), rng.choice(CHANNELS), rng.choice(AUTHORS),
+               int(rng.expovariate(1 / 900)))  # fmt: skip
+        for b in rng.sample(range(BUCKETS), 2 if rng.random() < 0.7 else 3):
+            out[b][key] = out[b].get(key, 0) + rng.randint(1, 3)
+    return out
+
+
+def main() -> None:
+    cells = int(sys.argv[1]) if len(sys.argv) > 1 else 1_700_000
+    made = buckets(cells)
+    print(f"{len(set().union(*made)):,} distinct cells, {sum(map(len, made)):,} in {BUCKETS} buckets")
+    for form in ("columns", "rows (baseline)"):
+        docs = []
+        for b, counter in enumerate(made):
+            cur = encode_counter(counter) if form == "columns" else [[*k, v] for k, v in counter.items()]
+            doc = {"section": "rt", "from": "2025-12-03", "to": "2026-12-02", "preset": "last_365_days", "bucket": b}
+            docs.append(blobs.encode({**doc, "cur": cur, "prev": []}))
+        stored = sum(len(part) for parts in docs for part in parts)
+        print(f"{form}: {stored / 1e6:.1f} MB stored in {sum(map(len, docs))} parts")
+        with tempfile.NamedTemporaryFile(suffix=".pkl") as f:
+            pickle.dump(docs, f)
+            f.flush()
+            del docs
+            subprocess.run([sys.executable, "-c", READ, f.name], check=True)
+
+
+if __name__ == "__main__":
+    main()
