@@ -32,10 +32,9 @@ def encode_counter(counter: Mapping[Key, int]) -> Encoded:
     columns = _sorted_columns(counter) if len(counter) >= COLUMNS_FROM_CELLS else None
     if columns is None:
         return [[*key, value] for key, value in counter.items()]
-    keys, counts = columns
+    keys, counts, delta = columns
     runs = [_run_lengths(column) for column in keys[:-1]]
     last = list(keys[-1])
-    delta = all(type(v) is int for v in last)
     if delta:
         differences = [last[0], *map(sub, last[1:], last[:-1])]
         for i in _run_starts(runs):
@@ -44,22 +43,24 @@ def encode_counter(counter: Mapping[Key, int]) -> Encoded:
     return {"runs": runs, "last": last, "delta": delta, "counts": counts}
 
 
-def _sorted_columns(counter: Mapping[Key, int]) -> tuple[list[tuple[Any, ...]], list[int]] | None:
-    """The key columns and the counts, cells sorted by key; None when the columns form does
-    not apply: keys of different or zero widths, or values a run cannot hold. Sorted by
-    the values' ranks in their columns, not by the values, which mix None with text."""
+def _sorted_columns(counter: Mapping[Key, int]) -> tuple[list[tuple[Any, ...]], list[int], bool] | None:
+    """The key columns, the counts, and whether the last column holds integers only (then it
+    is stored as differences), cells sorted by key; None when the columns form does not
+    apply: keys of different or zero widths, or values a run cannot hold. Sorted by the
+    values' ranks in their columns, not by the values, which mix None with text."""
     keys = list(counter)
     if len(set(map(len, keys))) != 1 or not keys[0]:
         return None
     columns = list(zip(*keys, strict=True))
-    if not all(_RUN_TYPES >= set(map(type, column)) for column in columns):
+    types = [set(map(type, column)) for column in columns]
+    if not all(_RUN_TYPES >= kinds for kinds in types):
         return None
-    place = [0] * len(keys)  # the key's rank tuple as one integer: compared in C, no tuples
-    for column in columns:
+    place, _ = _ranks(columns[0])  # the key's rank tuple as one integer: compared in C, no tuples
+    for column in columns[1:]:
         ranks, distinct = _ranks(column)
         place = list(map(add, map(mul, place, repeat(distinct)), ranks))
     cells = itemgetter(*sorted(range(len(keys)), key=place.__getitem__))
-    return [cells(column) for column in columns], list(cells(list(counter.values())))
+    return [cells(column) for column in columns], list(cells(list(counter.values()))), types[-1] == {int}
 
 
 def _ranks(column: tuple[Any, ...]) -> tuple[list[int], int]:
