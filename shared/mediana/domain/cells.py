@@ -10,6 +10,11 @@ response-time cell, and it decodes in a third of the time: fewer bytes written a
 preset of the largest tenant one BatchGetItem fewer (bench/README.md). ``decode_counter``
 reads both forms, so stored rows stay readable. The order is for compression only: any
 order decodes to the same counter. Pure Python: the read path has no numpy.
+
+Code older than this module reads rows only. Deploying it over a live stack is safe, since
+every function that reads is updated with every function that writes, and each reads both
+forms. Rolling back below it is not safe: columns already stored would fail an older reader.
+After such a rollback, ask for a rebuild (a new generation, written as rows).
 """
 
 from __future__ import annotations
