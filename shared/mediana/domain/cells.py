@@ -11,10 +11,11 @@ preset of the largest tenant one BatchGetItem fewer (bench/README.md). ``decode_
 reads both forms, so stored rows stay readable. The order is for compression only: any
 order decodes to the same counter. Pure Python: the read path has no numpy.
 
-Code older than this module reads rows only. Deploying it over a live stack is safe, since
-every function that reads is updated with every function that writes, and each reads both
-forms. Rolling back below it is not safe: columns already stored would fail an older reader.
-After such a rollback, ask for a rebuild (a new generation, written as rows).
+Code older than this module reads rows only. A stack update replaces every function within
+seconds, and during those seconds an old read function can meet columns that a new
+aggregator has just written. It answers 500 until it is replaced. Rolling back below this
+module is worse: every large counter already stored fails an older reader until a rebuild
+writes it again as rows.
 """
 
 from __future__ import annotations
