@@ -58,7 +58,7 @@ def test_every_line_of_a_hostile_file_is_stored_or_quarantined(stack: Any, name:
     damage = sum(1 for x in read if isinstance(x, Damaged))
     key = upload(stack.store, "acme", "f.jsonl", body)
     event = handlers.s3_event(stack.store.cfg.bucket, key, len(body))
-    out = handlers.function("ingest").handler(event, handlers.FakeContext("ingest"))["files"][0]
+    out = handlers.invoke("ingest", event, handlers.FakeContext("ingest"))["files"][0]
     quarantined = stack.store.list_quarantine("acme")
     assert out["accepted"] + out["rejected"] == lines_read + damage  # every line accounted for
     assert len(quarantined) == out["rejected"]

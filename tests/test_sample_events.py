@@ -40,7 +40,7 @@ def test_the_sample_events_run_through_their_handlers(stack: Any) -> None:
     s3 = load("s3-incoming.json")
     s3["Records"][0]["s3"]["bucket"]["name"] = store.cfg.bucket
     s3["Records"][0]["s3"]["object"]["key"] = key
-    ingested = handlers.function("ingest").handler(s3, handlers.FakeContext("ingest"))
+    ingested = handlers.invoke("ingest", s3, handlers.FakeContext("ingest"))
     assert ingested["files"][0]["accepted"] == 5
     # a checkpoint after line 2 of the same object (its real ETag): lines 3-5 are read again
     more = load("sqs-ingest-continue.json")
@@ -48,11 +48,11 @@ def test_the_sample_events_run_through_their_handlers(stack: Any) -> None:
     etag = store.s3.head_object(Bucket=store.cfg.bucket, Key=key)["ETag"]
     more["Records"][0]["body"] = json.dumps({**checkpoint, "bucket": store.cfg.bucket, "key": key, "etag": etag})
     before = int(store.get_state("acme").next_seq)
-    out = handlers.function("ingest").handler(more, handlers.FakeContext("ingest"))
+    out = handlers.invoke("ingest", more, handlers.FakeContext("ingest"))
     assert out == {"batchItemFailures": []} and int(store.get_state("acme").next_seq) == before + 3
 
-    assert "acme" in handlers.function("scheduler").handler(load("schedule.json"), handlers.FakeContext())["enqueued"]
-    out = handlers.function("aggregator").handler(load("sqs-refresh.json"), handlers.FakeContext("aggregator"))
+    assert "acme" in handlers.invoke("scheduler", load("schedule.json"), handlers.FakeContext())["enqueued"]
+    out = handlers.invoke("aggregator", load("sqs-refresh.json"), handlers.FakeContext("aggregator"))
     assert out == {"batchItemFailures": []}  # globex's refresh id is unknown: refreshed anyway, nothing to mark
     assert store.get_state("acme").cursor == 8  # 5 lines, then 3 of them again from the checkpoint
 

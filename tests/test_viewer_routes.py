@@ -17,7 +17,7 @@ from test_pipeline_moto import _today, get, lines
 def _invoke(path: str, stage: str = "$default", headers: dict[str, str] | None = None) -> dict[str, Any]:
     event = handlers.http_event("GET", path if stage == "$default" else f"/{stage}{path}", headers=headers)
     event["requestContext"]["stage"] = stage
-    return handlers.function("api").handler(event, handlers.FakeContext("api", timeout_s=29))
+    return handlers.invoke("api", event, handlers.FakeContext("api", timeout_s=29))
 
 
 def test_the_page_and_its_files_are_public_and_nothing_else_is_served(stack: Any) -> None:
