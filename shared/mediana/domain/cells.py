@@ -20,9 +20,10 @@ writes it again as rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from itertools import accumulate, chain, compress, pairwise, repeat
-from operator import add, itemgetter, mul, ne, sub
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from itertools import accumulate, chain, compress, islice, repeat
+from operator import add, and_, itemgetter, mul, ne, sub
 from typing import Any
 
 Key = tuple[Any, ...]
@@ -31,6 +32,18 @@ Encoded = list[list[Any]] | dict[str, Any]
 
 COLUMNS_FROM_CELLS = 64  # smaller counters (most day documents) stay rows: cheaper to build, as small
 _RUN_TYPES = {str, int, type(None)}  # values a run may join by equality without merging 1, 1.0 and True
+
+
+@dataclass(frozen=True)
+class View:
+    """The part of a counter a reader's answer can depend on: the dimensions it keeps (a
+    dropped one reads None, and cells that differ only there are summed) and, per
+    dimension, the values a cell must hold to be kept at all. Decoding through a view builds
+    no other cell: the 365-day response-time preset of the largest tenant sums to its
+    seconds histogram, not to 1.7 M cells (bench/largest_preset.py)."""
+
+    keep: tuple[bool, ...]
+    accept: tuple[tuple[int, frozenset[Any]], ...] = ()
 
 
 def encode_counter(counter: Mapping[Key, int]) -> Encoded:
@@ -82,17 +95,84 @@ def _ranks(column: tuple[Any, ...]) -> tuple[list[int], int]:
     return list(map(rank.__getitem__, column)), len(rank)
 
 
-def decode_counter(encoded: Encoded | Iterable[list[Any]]) -> Counter:
-    """The counter ``encode_counter`` stored, in either form."""
+def decode_counter(encoded: Encoded | Iterable[list[Any]], view: View | None = None) -> Counter:
+    """The counter ``encode_counter`` stored, in either form; through ``view``, only its part."""
     if not isinstance(encoded, dict):
-        return {tuple(row[:-1]): int(row[-1]) for row in encoded}
+        rows = {tuple(row[:-1]): int(row[-1]) for row in encoded}
+        return rows if view is None else project(rows, view)
     runs, last, counts = encoded["runs"], encoded["last"], encoded["counts"]
-    columns = [list(chain.from_iterable(map(repeat, values, lengths))) for values, lengths in runs]
-    if encoded["delta"]:  # a running sum, restarted where a leading dimension changes
-        bounds = sorted(_run_starts(runs))
-        last = list(chain.from_iterable(accumulate(last[a:b]) for a, b in pairwise([*bounds, len(last)])))
-    columns.append(last)
-    return dict(zip(zip(*columns, strict=True), map(int, counts), strict=True))
+    needed = _needed(view, len(runs) + 1)
+    columns: list[Sequence[Any] | None] = [
+        list(chain.from_iterable(map(repeat, values, lengths))) if needed[i] else None
+        for i, (values, lengths) in enumerate(runs)
+    ]
+    if needed[-1] and encoded["delta"]:
+        last = _undelta(last, sorted(_run_starts(runs)))
+    columns.append(last if needed[-1] else None)
+    if view is None:
+        return dict(zip(zip(*columns, strict=True), map(int, counts), strict=True))  # type: ignore[arg-type]
+    return _viewed(columns, counts, view)
+
+
+def project(counter: Mapping[Key, int], view: View | None) -> Counter:
+    """``counter`` seen through ``view`` (itself, without one)."""
+    if view is None or not counter:
+        return dict(counter)
+    return _viewed(list(zip(*counter, strict=True)), list(counter.values()), view)
+
+
+def _needed(view: View | None, width: int) -> list[bool]:
+    """The columns a view reads: those it keeps and those whose values it tests."""
+    if view is None:
+        return [True] * width
+    if len(view.keep) != width:
+        raise ValueError(f"a view of {len(view.keep)} dimensions on cells of {width}")
+    tested = {i for i, _ in view.accept}
+    return [keep or i in tested for i, keep in enumerate(view.keep)]
+
+
+def _viewed(columns: Sequence[Sequence[Any] | None], counts: Sequence[Any], view: View) -> Counter:
+    """Cells from their key columns (None: a column the view does not read) and counts:
+    those the view accepts, dropped dimensions as None, equal keys summed, zeros left out."""
+    if len(columns) != len(view.keep):
+        raise ValueError(f"a view of {len(view.keep)} dimensions on cells of {len(columns)}")
+    mask: list[bool] | None = None
+    for i, accepted in view.accept:
+        hits = list(map(accepted.__contains__, columns[i]))  # type: ignore[arg-type]
+        mask = hits if mask is None else list(map(and_, mask, hits))
+    values: Iterable[int] = map(int, counts)
+    kept: list[Iterable[Any]] = [col for col, keep in zip(columns, view.keep, strict=True) if keep]  # type: ignore[misc]
+    if mask is not None:
+        kept, values = [compress(col, mask) for col in kept], compress(values, mask)
+    # summed by the kept values alone (one column: the values themselves, no tuples), then
+    # widened to whole keys: one tuple per distinct cell, not one per stored cell
+    narrow: dict[Any, int] = {}
+    get = narrow.get
+    for key, count in zip(kept[0] if len(kept) == 1 else zip(*kept), values):  # noqa: B905 - none kept: no key
+        narrow[key] = get(key, 0) + count
+    if not kept:
+        total = sum(values)
+        narrow = {(): total}
+    at = [i for i, keep in enumerate(view.keep) if keep]
+    blank = [None] * len(view.keep)
+    out: Counter = {}
+    for key, count in narrow.items():
+        if count:
+            whole = blank.copy()
+            for i, v in zip(at, (key,) if len(kept) == 1 else key, strict=True):
+                whole[i] = v
+            out[tuple(whole)] = count
+    return out
+
+
+def _undelta(differences: list[int], starts: list[int]) -> list[int]:
+    """The last column from its differences: a running sum restarted at each run start (where
+    the value is stored whole). One running sum over the whole column, less the sum it had
+    reached before each run: C work per cell, none per run (a long histogram has runs of a few)."""
+    total = [0, *accumulate(differences)]
+    lengths = map(sub, [*starts[1:], len(differences)], starts)
+    before = chain.from_iterable(map(repeat, map(total.__getitem__, starts), lengths))
+    return list(map(sub, islice(total, 1, None), before))
 
 
 def _run_lengths(column: tuple[Any, ...]) -> list[list[Any]]:

@@ -18,6 +18,9 @@ class ReportDef:
     filters: dict[str, str] = field(default_factory=dict)
     default_range: str = "last_30_days"
     description: str = ""
+    # section -> the dimensions its builder reads besides the date and the filters; the
+    # read path decodes nothing else (report_values.view). None: every dimension.
+    reads: dict[str, tuple[str, ...]] | None = None
 
     @property
     def needs_directory(self) -> bool:
@@ -41,6 +44,7 @@ REPORTS: dict[str, ReportDef] = {
             ("nc", "frt"),
             _CONTACT,
             description="Median time from a contact's creation to its first effective contact.",
+            reads={"nc": ("metric",), "frt": ("seconds",)},
         ),
         ReportDef(
             "response-time",
@@ -49,6 +53,7 @@ REPORTS: dict[str, ReportDef] = {
             ("rt",),
             {"origin": "origin", "group": "group", "channel": "channel", "owner": "author"},
             description="Median advisor reply time to each wait a contact starts.",
+            reads={"rt": ("seconds",)},
         ),
         ReportDef(
             "new-contacts",
@@ -57,6 +62,7 @@ REPORTS: dict[str, ReportDef] = {
             ("nc",),
             _CONTACT,
             description="Contacts created, deleted ones included, with a per-day series.",
+            reads={"nc": ("metric",)},
         ),
         ReportDef(
             "new-conversations",
@@ -65,6 +71,7 @@ REPORTS: dict[str, ReportDef] = {
             ("cv",),
             _CONV,
             description="Conversations created, per day and per channel.",
+            reads={"cv": ("channel",)},
         ),
         ReportDef(
             "closed-conversations",
@@ -73,6 +80,7 @@ REPORTS: dict[str, ReportDef] = {
             ("cl",),
             _CONV,
             description="Conversations closed, per day and per channel.",
+            reads={"cl": ("channel",)},
         ),
         ReportDef(
             "origins",
@@ -81,6 +89,7 @@ REPORTS: dict[str, ReportDef] = {
             ("org",),
             {"origin": "origin", "group": "group"},
             description="Contacts, contacted and resolved conversations per lead source.",
+            reads={"org": ("origin", "metric")},
         ),
         ReportDef(
             "activity-heatmap",
@@ -89,6 +98,7 @@ REPORTS: dict[str, ReportDef] = {
             ("cv",),
             _CONV,
             description="Conversations created by local weekday and hour.",
+            reads={"cv": ("hour",)},
         ),
         ReportDef(
             "call-duration-by-type",

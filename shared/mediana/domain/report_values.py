@@ -4,9 +4,11 @@ histograms and their medians, daily series, and a scalar with its comparison."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+from mediana.domain.cells import View
 from mediana.domain.definitions import ReportDef
 from mediana.domain.sections import SECTIONS, Counter, Key, RangeSummary
 
@@ -19,18 +21,63 @@ def _wanted(value: str) -> str | None:
     return None if value == "none" else value
 
 
-def _predicate(report: ReportDef, section: str, filters: Filters, dated: bool) -> Callable[[Key], bool]:
+def _checks(report: ReportDef, section: str, filters: Filters, dated: bool) -> list[tuple[int, frozenset[str | None]]]:
+    """(where in a cell key, the values accepted there) for each filter the request sets."""
     dims = SECTIONS[section].dims
     offset = 1 if dated else 0
-    checks: list[tuple[int, set[str | None]]] = []
+    checks: list[tuple[int, frozenset[str | None]]] = []
     for name, values in filters.items():
         dim = report.filters.get(name)
         if dim is None or not values:
             continue
-        checks.append((dims.index(dim) + offset, {_wanted(v) for v in values}))
+        checks.append((dims.index(dim) + offset, frozenset(_wanted(v) for v in values)))
+    return checks
+
+
+def _predicate(report: ReportDef, section: str, filters: Filters, dated: bool) -> Callable[[Key], bool]:
+    checks = _checks(report, section, filters, dated)
     if not checks:
         return lambda key: True
     return lambda key: all(key[i] in accepted for i, accepted in checks)
+
+
+def section_view(report: ReportDef, section: str, filters: Filters, dated: bool) -> View | None:
+    """The part of ``section``'s cells (keys dated first, or not) that the report's answer
+    under ``filters`` can depend on: the dimensions its builder reads and those a filter
+    tests, and only cells the filters accept. None: all of them (a report that declares
+    no ``reads``). tests/test_views.py proves every report answers the same through it."""
+    if report.reads is None:
+        return None
+    read = set(report.reads[section])
+    checks = tuple(_checks(report, section, filters, dated))
+    tested = {i for i, _ in checks}
+    keep = tuple(dim in read for dim in SECTIONS[section].dims)
+    keep = tuple(k or i in tested for i, k in enumerate((True, *keep) if dated else keep))
+    return None if all(keep) and not checks else View(keep, checks)
+
+
+@dataclass(frozen=True)
+class SectionViews:
+    """One section's views for a request: of its summary's current cells (dated first in a
+    series section), of its previous period's, and of a stored day document's (dated first
+    in a cumulative section)."""
+
+    cur: View | None
+    prev: View | None
+    day: View | None
+
+
+def request_views(report: ReportDef, filters: Filters) -> dict[str, SectionViews]:
+    """The views the read path decodes each of the report's sections through."""
+    out = {}
+    for s in report.sections:
+        section = SECTIONS[s]
+        out[s] = SectionViews(
+            section_view(report, s, filters, section.series),
+            section_view(report, s, filters, False),
+            section_view(report, s, filters, section.cumulative),
+        )
+    return out
 
 
 def select(

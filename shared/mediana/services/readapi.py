@@ -19,6 +19,7 @@ from mediana.domain.definitions import FILTERS, REPORTS
 from mediana.domain.presets import apart_day, bucket_ids, stored_run, valid_for
 from mediana.domain.ranges import PRESETS, DateRange, RangeError, preset_range, resolve_range
 from mediana.domain.records import CALL_OUTCOMES, CHANNELS
+from mediana.domain.report_values import SectionViews, request_views
 from mediana.domain.reports import Roster, build_report
 from mediana.domain.sections import SECTIONS, RangeSummary, add_into, keeps_today_apart
 from mediana.domain.timeutil import local_today
@@ -100,11 +101,19 @@ def parse_query(report_id: str, query: Mapping[str, list[str]]) -> tuple[dict[st
 
 
 def summaries_from_days(
-    store: Store, tenant: str, gen: int, sections: Iterable[str], span: DateRange
+    store: Store,
+    tenant: str,
+    gen: int,
+    sections: Iterable[str],
+    span: DateRange,
+    views: Mapping[str, SectionViews] | None = None,
 ) -> dict[str, RangeSummary]:
-    """Sum stored day documents over a range and its previous period."""
+    """Sum stored day documents over a range and its previous period (each through its view)."""
     out = {section: RangeSummary(section, span) for section in sections}
-    for (section, day_key), cells in store.day_docs(tenant, gen, out, span.previous.start, span.end).items():
+    day_views = {s: v.day for s, v in (views or {}).items()}
+    for (section, day_key), cells in store.day_docs(
+        tenant, gen, out, span.previous.start, span.end, views=day_views
+    ).items():
         out[section].fold_doc(day_key, cells)
     return out
 
@@ -114,6 +123,7 @@ def get_report(store: Store, tenant: str, report_id: str, query: Mapping[str, li
         raise ApiError(404, "not_found", f"unknown report {report_id!r}")
     report = REPORTS[report_id]
     ranges, filters = parse_query(report_id, query)
+    views = request_views(report, filters)  # decode only what the answer reads
     custom = ranges["from"] is not None
     preset = None if custom else (ranges["range"] or report.default_range)
 
@@ -129,10 +139,10 @@ def get_report(store: Store, tenant: str, report_id: str, query: Mapping[str, li
     runs = _runs(preset, report.sections, span, found) if preset and not stale else None
     if runs is not None:
         days_pk = keys.days_pk(tenant, view.gen)
-        summaries = {s: _with_day_apart(s, span, today, run, docs, days_pk) for s, run in runs.items()}
+        summaries = {s: _with_day_apart(s, span, today, run, docs, days_pk, views[s]) for s, run in runs.items()}
         source = "preset"
     else:
-        summaries = summaries_from_days(store, tenant, view.gen, report.sections, span)
+        summaries = summaries_from_days(store, tenant, view.gen, report.sections, span, views)
         source = "days"
         if stale and not view.rebuilding:
             roll_presets(store, tenant, span.end)
@@ -238,18 +248,19 @@ def _with_day_apart(
     buckets: list[Mapping[str, Any]],
     docs: Mapping[tuple[str, str], Any],
     days_pk: str,
+    views: SectionViews,
 ) -> RangeSummary:
     """A preset's summary -- the sum of its buckets -- plus the day it leaves to its day
-    document (none stored: nothing happened that day)."""
+    document (none stored: nothing happened that day), each decoded through its view."""
     summary = RangeSummary(section, span)
     for doc in buckets:
-        add_into(summary.cur, decode_counter(doc["cur"]))
-        add_into(summary.prev, decode_counter(doc["prev"]))
+        add_into(summary.cur, decode_counter(doc["cur"], views.cur))
+        add_into(summary.prev, decode_counter(doc["prev"], views.prev))
     apart = apart_day(section, span, today)
     if apart is not None:
         day = docs.get((days_pk, keys.day_base(section, apart.isoformat())))
         if day is not None:
-            summary.fold_doc(apart.isoformat(), decode_counter(day["cells"]))
+            summary.fold_doc(apart.isoformat(), decode_counter(day["cells"], views.day))
     return summary
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from mediana.domain.cells import Counter, decode_counter
+from mediana.domain.cells import Counter, View, decode_counter
 from mediana.domain.sections import ALL_DAYS, SECTIONS
 from mediana.storage import blobs, keys
 from mediana.storage.base import StoreBase
@@ -82,10 +82,18 @@ class DocumentOps(StoreBase):
         return state, docs
 
     def day_docs(
-        self, tenant: str, gen: int, sections: Iterable[str], first: date, last: date, consistent: bool = False
+        self,
+        tenant: str,
+        gen: int,
+        sections: Iterable[str],
+        first: date,
+        last: date,
+        consistent: bool = False,
+        views: Mapping[str, View | None] | None = None,
     ) -> dict[tuple[str, str], Counter]:
         """Stored day documents of ``sections`` dated in [first, last]: one Query per
-        dated section; a cumulative section is its one document, whatever the dates."""
+        dated section; a cumulative section is its one document, whatever the dates. A
+        section's cells are decoded through its view, if given (cells.View)."""
         pk = keys.days_pk(tenant, gen)
         out: dict[tuple[str, str], Counter] = {}
         for section in sections:
@@ -96,7 +104,7 @@ class DocumentOps(StoreBase):
                 low, high = keys.day_base(section, first.isoformat()), keys.day_base(section, last.isoformat())
                 docs = self.query_docs(pk, low, high, consistent=consistent)
             for base, doc in docs.items():
-                out[(section, base.split("#", 1)[1])] = decode_counter(doc["cells"])
+                out[(section, base.split("#", 1)[1])] = decode_counter(doc["cells"], (views or {}).get(section))
         return out
 
     def query_docs(self, pk: str, low: str, high: str, consistent: bool = False) -> dict[str, Any]:
