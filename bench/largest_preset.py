@@ -2,9 +2,11 @@
 function reads it: ~1.7 M distinct cells (6 origins, 11 groups, 4 channels, 200 advisors,
 whole seconds), each in 2 or 3 of 17 day buckets (~3.9 M bucket cells, the ~2.3x of
 bench/README.md's *Scale*), stored with the real encoder and parts. A child process then
-decodes every bucket and sums them into one summary, as ``readapi`` does, after importing what
-the read function imports. Prints stored bytes, parts, seconds and peak RSS, as columns and
-as rows (the baseline: how counters were stored before domain/cells.py).
+decodes every bucket and sums them into one summary and builds the report, as ``readapi``
+does, after importing what the read function imports: through the report's view (only the
+seconds, or an advisor's cells, are built) and whole (as before views). Prints stored
+bytes, parts, seconds and peak RSS, as columns and as rows (the baseline: how counters were
+stored before domain/cells.py).
 Usage: python bench/largest_preset.py [cells]   (default 1,700,000; ~2 GB and a few minutes)
 """
 
@@ -29,23 +31,36 @@ BUCKETS = 17
 
 READ = """
 import pickle, sys, time
+from datetime import date
 sys.path[:0] = ["shared"]
 import mediana.services.readapi  # noqa: F401 - what the read function imports (boto3, the domain)
 from mediana.domain.cells import decode_counter
-from mediana.domain.sections import add_into
+from mediana.domain.definitions import REPORTS
+from mediana.domain.ranges import DateRange
+from mediana.domain.report_values import request_views
+from mediana.domain.reports import build_report
+from mediana.domain.sections import RangeSummary, add_into
 from mediana.storage import blobs
 def peak_mb():  # this process's own peak (ru_maxrss would carry the parent's across exec)
     line = next(l for l in open("/proc/self/status") if l.startswith("VmHWM"))
     return int(line.split()[1]) / 1024
 docs = pickle.load(open(sys.argv[1], "rb"))
+how = sys.argv[2]
+filters = {"owner": ["u-007"]} if how == "one advisor" else {}
+view = request_views(REPORTS["response-time"], filters)["rt"].cur if how != "whole" else None
 base = peak_mb()
 t = time.perf_counter()
-merged = {}
+summary = RangeSummary("rt", DateRange(date(2025, 12, 3), date(2026, 12, 2), "last_365_days"))
 while docs:
-    add_into(merged, decode_counter(blobs.decode(docs.pop())["cur"]))
+    add_into(summary.cur, decode_counter(blobs.decode(docs.pop())["cur"], view))
+values = build_report("response-time", {"rt": summary}, filters)["values"]
 seconds = time.perf_counter() - t
-print(f"  read: {len(merged):,} cells summed in {seconds:.1f} s; RSS {base:.0f} MB before, peak {peak_mb():.0f} MB")
+print(f"  read, {how}: {len(summary.cur):,} cells summed, median {values['median_seconds']} s of "
+      f"{values['count']:,} in {seconds:.2f} s; RSS {base:.0f} MB before, peak {peak_mb():.0f} MB")
 """
+# how the read function decodes: through the report's view (the unfiltered report, and one
+# filtered to an advisor), and whole, as it did before views (report_values.section_view)
+READS = {"columns": ("unfiltered", "one advisor", "whole"), "rows (baseline)": ("whole",)}
 
 
 def buckets(cells: int) -> list[dict[tuple[object, ...], int]]:
@@ -75,7 +90,8 @@ def main() -> None:
             pickle.dump(docs, f)
             f.flush()
             del docs
-            subprocess.run([sys.executable, "-c", READ, f.name], check=True)
+            for how in READS[form]:
+                subprocess.run([sys.executable, "-c", READ, f.name, how], check=True)
 
 
 if __name__ == "__main__":
