@@ -124,7 +124,7 @@ def _counter_and_view(draw: Any) -> tuple[dict[tuple[Any, ...], int], View]:
     return counter, View(keep, accept)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(_counter_and_view())
 def test_decoding_through_a_view_is_the_counter_seen_through_it(case: tuple[dict[Any, int], View]) -> None:
     counter, view = case
