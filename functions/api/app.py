@@ -20,8 +20,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mediana.metering.costs import MONTH, month_rows, to_csv
 from mediana.metering.meter import METER, metered
 from mediana.services.auth import ROLES, AuthError, Principal, authenticate
-from mediana.services.readapi import ApiError, bad_param, catalogue, dimensions, get_report, not_modified, only_params
+from mediana.services.readapi import catalogue, dimensions, get_report
 from mediana.services.refresh import RefreshAnswer, public, request_refresh
+from mediana.services.request import ApiError, bad_param, not_modified, only_params
 from mediana.services.schemas import (
     Catalogue,
     CostReport,

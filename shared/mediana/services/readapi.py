@@ -15,36 +15,19 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from mediana.domain.cells import decode_counter
-from mediana.domain.definitions import FILTERS, REPORTS
+from mediana.domain.definitions import REPORTS
 from mediana.domain.presets import apart_day, bucket_ids, stored_run, valid_for
-from mediana.domain.ranges import PRESETS, DateRange, RangeError, preset_range, resolve_range
+from mediana.domain.ranges import PRESETS, DateRange, preset_range, resolve_range
 from mediana.domain.records import CALL_OUTCOMES, CHANNELS
 from mediana.domain.report_values import SectionViews, request_views
 from mediana.domain.reports import Roster, build_report
 from mediana.domain.sections import SECTIONS, RangeSummary, add_into, keeps_today_apart
 from mediana.domain.timeutil import local_today
 from mediana.metering.meter import METER
+from mediana.services.request import ApiError, parse_query
 from mediana.storage import keys
 from mediana.storage.generations import ReadView, read_view
 from mediana.storage.store import Store
-
-RANGE_PARAMS = ("range", "from", "to")
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, parameter: str | None = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.parameter = status, code, message, parameter
-
-    def body(self) -> dict[str, Any]:
-        err: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.parameter:
-            err["parameter"] = self.parameter
-        return {"error": err}
-
-
-def bad_param(name: str, message: str) -> ApiError:
-    return ApiError(400, "invalid_parameter", f"{name}: {message}", name)
 
 
 def catalogue() -> dict[str, Any]:
@@ -62,42 +45,6 @@ def catalogue() -> dict[str, Any]:
             for r in REPORTS.values()
         ]
     }
-
-
-def parse_query(report_id: str, query: Mapping[str, list[str]]) -> tuple[dict[str, str | None], dict[str, list[str]]]:
-    """Validate parameters: (range params, filters). Repeated values and comma
-    lists are equivalent (HTTP API joins repeated parameters with commas)."""
-    report = REPORTS[report_id]
-    ranges: dict[str, str | None] = dict.fromkeys(RANGE_PARAMS)
-    filters: dict[str, list[str]] = {}
-    for name, values in query.items():
-        flat = [v.strip() for value in values for v in value.split(",")]
-        if name in RANGE_PARAMS:
-            if len(flat) != 1 or not flat[0]:
-                raise bad_param(name, "give exactly one value")
-            ranges[name] = flat[0]
-        elif name in FILTERS:
-            if name not in report.filters:
-                allowed = ", ".join(report.filters) or "none"
-                raise bad_param(name, f"not a filter of {report_id} (its filters: {allowed})")
-            if any(not v for v in flat):
-                raise bad_param(name, "empty value")
-            if name == "channel":
-                unknown = [v for v in flat if v not in CHANNELS and v != "none"]
-                if unknown:
-                    raise bad_param(name, f"unknown channel {unknown[0]!r}; expected one of {', '.join(CHANNELS)}")
-            if name == "outcome":
-                unknown = [v for v in flat if v not in CALL_OUTCOMES and v != "none"]
-                if unknown:
-                    raise bad_param(name, f"unknown outcome {unknown[0]!r}; expected one of {', '.join(CALL_OUTCOMES)}")
-            filters[name] = flat
-        else:
-            raise bad_param(name, "unknown parameter")
-    try:
-        resolve_range(date(2000, 1, 1), ranges["range"], ranges["from"], ranges["to"], report.default_range)
-    except RangeError as exc:
-        raise bad_param(exc.param, str(exc)) from None
-    return ranges, filters
 
 
 def summaries_from_days(
@@ -309,23 +256,3 @@ def dimensions(store: Store, tenant: str) -> dict[str, list[dict[str, Any]]]:
         "call_type": listed((t, None) for t in roster.call_types),
         "outcome": listed((o, None) for o in CALL_OUTCOMES),
     }
-
-
-def not_modified(if_none_match: str | None, etag: str) -> bool:
-    """RFC 9110 13.1.2: ``*`` or any listed tag equal to ``etag`` by weak comparison
-    (``W/"x"`` matches ``"x"``), whatever the spacing around the commas."""
-    if not if_none_match:
-        return False
-    tags = [t.strip() for t in if_none_match.split(",")]
-    if "*" in tags:
-        return True
-    opaque = etag.removeprefix("W/")
-    return any(t.removeprefix("W/") == opaque for t in tags if t)
-
-
-def only_params(query: Mapping[str, Any] | None, *allowed: str) -> None:
-    """A parameter this route does not take is a 400 naming it, never silently ignored."""
-    for name in query or {}:
-        if name not in allowed:
-            expected = ", ".join(allowed) or "none"
-            raise bad_param(name, f"unknown parameter (this route takes: {expected})")
