@@ -115,18 +115,24 @@ def decode_counter(encoded: Encoded | Iterable[list[Any]], view: View | None = N
 
 
 def project(counter: Mapping[Key, int], view: View | None) -> Counter:
-    """``counter`` seen through ``view`` (itself, without one)."""
+    """``counter`` seen through ``view`` (a copy of it, without one)."""
     if view is None or not counter:
         return dict(counter)
-    return _viewed(list(zip(*counter, strict=True)), list(counter.values()), view)
+    columns = list(zip(*counter, strict=True))
+    _fits(view, len(columns))
+    return _viewed(columns, list(counter.values()), view)
+
+
+def _fits(view: View, width: int) -> None:
+    if len(view.keep) != width:
+        raise ValueError(f"a view of {len(view.keep)} dimensions on cells of {width}")
 
 
 def _needed(view: View | None, width: int) -> list[bool]:
     """The columns a view reads: those it keeps and those whose values it tests."""
     if view is None:
         return [True] * width
-    if len(view.keep) != width:
-        raise ValueError(f"a view of {len(view.keep)} dimensions on cells of {width}")
+    _fits(view, width)
     tested = {i for i, _ in view.accept}
     return [keep or i in tested for i, keep in enumerate(view.keep)]
 
@@ -134,8 +140,6 @@ def _needed(view: View | None, width: int) -> list[bool]:
 def _viewed(columns: Sequence[Sequence[Any] | None], counts: Sequence[Any], view: View) -> Counter:
     """Cells from their key columns (None: a column the view does not read) and counts:
     those the view accepts, dropped dimensions as None, equal keys summed, zeros left out."""
-    if len(columns) != len(view.keep):
-        raise ValueError(f"a view of {len(view.keep)} dimensions on cells of {len(columns)}")
     mask: list[bool] | None = None
     for i, accepted in view.accept:
         hits = list(map(accepted.__contains__, columns[i]))  # type: ignore[arg-type]
@@ -144,22 +148,23 @@ def _viewed(columns: Sequence[Sequence[Any] | None], counts: Sequence[Any], view
     kept: list[Iterable[Any]] = [col for col, keep in zip(columns, view.keep, strict=True) if keep]  # type: ignore[misc]
     if mask is not None:
         kept, values = [compress(col, mask) for col in kept], compress(values, mask)
+    blank = [None] * len(view.keep)
+    if not kept:  # every dimension dropped: one cell at most
+        total = sum(values)
+        return {tuple(blank): total} if total else {}
     # summed by the kept values alone (one column: the values themselves, no tuples), then
     # widened to whole keys: one tuple per distinct cell, not one per stored cell
+    single = len(kept) == 1
     narrow: dict[Any, int] = {}
     get = narrow.get
-    for key, count in zip(kept[0] if len(kept) == 1 else zip(*kept), values):  # noqa: B905 - none kept: no key
+    for key, count in zip(kept[0] if single else zip(*kept, strict=True), values, strict=True):
         narrow[key] = get(key, 0) + count
-    if not kept:
-        total = sum(values)
-        narrow = {(): total}
     at = [i for i, keep in enumerate(view.keep) if keep]
-    blank = [None] * len(view.keep)
     out: Counter = {}
     for key, count in narrow.items():
         if count:
             whole = blank.copy()
-            for i, v in zip(at, (key,) if len(kept) == 1 else key, strict=True):
+            for i, v in zip(at, (key,) if single else key, strict=True):
                 whole[i] = v
             out[tuple(whole)] = count
     return out

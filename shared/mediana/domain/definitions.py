@@ -19,7 +19,7 @@ class ReportDef:
     default_range: str = "last_30_days"
     description: str = ""
     # section -> the dimensions its builder reads besides the date and the filters; the
-    # read path decodes nothing else (report_values.view). None: every dimension.
+    # read path decodes nothing else (report_values.section_view). None: every dimension.
     reads: dict[str, tuple[str, ...]] | None = None
 
     @property
