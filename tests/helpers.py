@@ -7,6 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from mediana.domain.batch import compute_batch, merge_days
+from mediana.domain.cells import Counter, encode_counter
 from mediana.domain.contrib import Contributions
 from mediana.domain.definitions import REPORTS
 from mediana.domain.ranges import resolve_range
@@ -14,8 +15,15 @@ from mediana.domain.records import parse_record
 from mediana.domain.reports import Roster, build_report
 from mediana.domain.sections import RangeSummary
 from mediana.domain.world import LoadedState
+from mediana.storage import blobs
 
 TENANT = "acme"
+
+
+def stored_counter(counter: Counter) -> Any:
+    """``counter``'s stored form (rows, or columns once large) as a document reads it back."""
+    return blobs.decode(blobs.encode(encode_counter(counter)))
+
 
 # zones without daylight saving, about every 3 hours round the clock (UTC+0 ... UTC-3)
 _ROUND_THE_CLOCK = ("UTC", "Africa/Nairobi", "Asia/Kolkata", "Asia/Shanghai", "Pacific/Noumea",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from helpers import stored_counter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mediana.domain.cells import COLUMNS_FROM_CELLS, decode_counter, encode_counter
@@ -33,14 +34,10 @@ def _counters(draw: Any) -> dict[tuple[Any, ...], int]:
     return {key: draw(counts) for key in keys}
 
 
-def _stored(counter: dict[tuple[Any, ...], int]) -> Any:
-    return json.loads(json.dumps(encode_counter(counter)))  # as a document stores it
-
-
 @settings(max_examples=400, deadline=None)
 @given(_counters())
 def test_a_counter_reads_back_as_stored(counter: dict[tuple[Any, ...], int]) -> None:
-    back = decode_counter(_stored(counter))
+    back = decode_counter(stored_counter(counter))
     assert back == counter
     # equal keys of other types (1 for True, 1 for 1.0) would compare equal above
     assert {k: tuple(map(type, k)) for k in back} == {k: tuple(map(type, k)) for k in counter}
@@ -58,7 +55,7 @@ def test_a_large_histogram_is_stored_as_columns_and_smaller() -> None:
         (origin, "g1", "whatsapp", f"u{i % 6}", s): 1 + s % 3 for i, origin in enumerate("abc") for s in range(400)
     }
     stored = encode_counter(histogram)
-    assert isinstance(stored, dict) and decode_counter(_stored(histogram)) == histogram
+    assert isinstance(stored, dict) and decode_counter(stored_counter(histogram)) == histogram
     as_rows = len(json.dumps([[*k, v] for k, v in histogram.items()]))
     assert len(json.dumps(stored)) < as_rows / 3
     assert isinstance(encode_counter(dict(list(histogram.items())[: COLUMNS_FROM_CELLS - 1])), list)

@@ -5,14 +5,14 @@ columns. A ``reads`` declaration that leaves out a dimension a builder reads fai
 
 from __future__ import annotations
 
-import json
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from helpers import stored_counter
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from mediana.domain.cells import COLUMNS_FROM_CELLS, View, decode_counter, encode_counter, project
+from mediana.domain.cells import COLUMNS_FROM_CELLS, View, decode_counter, project
 from mediana.domain.definitions import REPORTS
 from mediana.domain.ranges import DateRange
 from mediana.domain.report_values import request_views, section_view
@@ -73,10 +73,6 @@ def _filters(draw: Any, report_id: str) -> dict[str, list[str]]:
     return out
 
 
-def _stored(counter: dict[tuple[Any, ...], int]) -> Any:
-    return json.loads(json.dumps(encode_counter(counter)))  # rows, or columns once large
-
-
 @settings(max_examples=60, deadline=None)
 @pytest.mark.parametrize("report_id", VIEWED)
 @given(data=st.data())
@@ -88,10 +84,13 @@ def test_a_report_answers_the_same_through_its_views(report_id: str, data: Any) 
     from_days = {s: RangeSummary(s, SPAN) for s in REPORTS[report_id].sections}
     for (section, day_key), cells in days.items():
         whole[section].fold_doc(day_key, cells)
-        from_days[section].fold_doc(day_key, decode_counter(_stored(cells), views[section].day))
+        from_days[section].fold_doc(day_key, decode_counter(stored_counter(cells), views[section].day))
     from_preset = {
         s: RangeSummary(
-            s, SPAN, decode_counter(_stored(w.cur), views[s].cur), decode_counter(_stored(w.prev), views[s].prev)
+            s,
+            SPAN,
+            decode_counter(stored_counter(w.cur), views[s].cur),
+            decode_counter(stored_counter(w.prev), views[s].prev),
         )
         for s, w in whole.items()
     }
@@ -135,7 +134,7 @@ def test_decoding_through_a_view_is_the_counter_seen_through_it(case: tuple[dict
             expected[seen] = expected.get(seen, 0) + count
     expected = {k: v for k, v in expected.items() if v}
     assert project(counter, view) == expected
-    assert decode_counter(_stored(counter), view) == expected
+    assert decode_counter(stored_counter(counter), view) == expected
 
 
 def test_a_view_of_another_width_is_refused() -> None:
