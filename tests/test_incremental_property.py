@@ -69,7 +69,7 @@ def contact_rec(i: int) -> st.SearchStrategy[dict[str, Any]]:
     )
 
 
-def conv_rec(i: int) -> st.SearchStrategy[dict[str, Any]]:
+def conv_rec(i: int, moving: bool = False) -> st.SearchStrategy[dict[str, Any]]:
     return st.builds(
         lambda up, cid, created, closed, channel: {
             "kind": "conversation",
@@ -82,9 +82,9 @@ def conv_rec(i: int) -> st.SearchStrategy[dict[str, Any]]:
             "group_id": "g1",
             "owner_id": "u1",
         },
-        # a conversation keeps its contact across versions (see the note on moves after an erasure)
+        # moving: versions may name different contacts (test_moving_conversations...)
         versions,
-        st.just(CONTACTS[i % len(CONTACTS)]),
+        st.sampled_from(CONTACTS) if moving else st.just(CONTACTS[i % len(CONTACTS)]),
         instants,
         st.one_of(st.none(), instants),
         st.sampled_from(["whatsapp", "email"]),
@@ -144,13 +144,13 @@ def interaction_rec(i: int) -> st.SearchStrategy[dict[str, Any]]:
 
 
 @st.composite
-def datasets(draw: st.DrawFn) -> list[dict[str, Any]]:
+def datasets(draw: st.DrawFn, moving: bool = False) -> list[dict[str, Any]]:
     recs: list[dict[str, Any]] = []
     for i in range(4):
         recs += draw(st.lists(contact_rec(i), min_size=0, max_size=3))
     for i in range(5):
-        recs += draw(st.lists(conv_rec(i), min_size=0, max_size=2))
-    for i in range(14):
+        recs += draw(st.lists(conv_rec(i, moving), min_size=0, max_size=3 if moving else 2))
+    for i in range(0 if moving else 14):
         recs += draw(st.lists(msg_rec(i), min_size=0, max_size=2))
     for i in range(8):
         recs += draw(st.lists(interaction_rec(i), min_size=0, max_size=2))
@@ -169,9 +169,9 @@ def datasets(draw: st.DrawFn) -> list[dict[str, Any]]:
 
 
 @st.composite
-def arrivals(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[list[dict[str, Any]]]]:
+def arrivals(draw: st.DrawFn, moving: bool = False) -> tuple[list[dict[str, Any]], list[list[dict[str, Any]]]]:
     """A data set, and the same records as deltas: shuffled, duplicated, split."""
-    recs = draw(datasets())
+    recs = draw(datasets(moving))
     stream = list(recs) + draw(st.lists(st.sampled_from(recs), max_size=6)) if recs else []
     stream = draw(st.permutations(stream))
     cuts = sorted(draw(st.lists(st.integers(0, len(stream)), max_size=5)))
@@ -185,6 +185,23 @@ def arrivals(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[list[dict[str,
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(arrivals())
 def test_incremental_refresh_equals_full_rebuild(case: tuple[list[dict[str, Any]], list[list[dict[str, Any]]]]) -> None:
+    _check_incremental_equals_full(case)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(arrivals(moving=True))
+def test_moving_conversations_give_the_same_result_in_any_split(
+    case: tuple[list[dict[str, Any]], list[list[dict[str, Any]]]],
+) -> None:
+    """Conversations whose versions name different contacts, some of them erased: the
+    latest version decides where a conversation counts, or that it counts nowhere, in any
+    order and split. Without messages: a message of a conversation while it names an
+    erased contact is dropped, and not brought back if a newer version moves the
+    conversation to a live contact (known; see the closing note of the eighth session)."""
+    _check_incremental_equals_full(case)
+
+
+def _check_incremental_equals_full(case: tuple[list[dict[str, Any]], list[list[dict[str, Any]]]]) -> None:
     recs, deltas = case
     full = Model(TZ)
     full.apply(normalise(recs))
@@ -264,3 +281,36 @@ def test_live_version_after_an_erasure_gives_the_same_result_in_any_split() -> N
         split.apply(normalise([tomb, conv], 1))
         split.apply(normalise([live], 3))
         assert split.days == full.days == {}
+
+
+def test_an_older_version_does_not_bring_back_a_conversation_whose_latest_names_an_erased_contact() -> None:
+    """Regression: the latest version of v1 moves it to c1, which is erased; an older
+    version naming c2 arrived before it, after it, or later alone (a replay). It counts
+    nowhere in every order and split; before the stamp, it came back in c2's world."""
+    contact: dict[str, Any] = {
+        "kind": "contact",
+        "created_at": "2026-03-30T00:00:00Z",
+        "origin": "Ads",
+        "deleted_at": None,
+    }
+    c1 = {**contact, "id": "c1", "updated_at": "2026-05-01T00:00:00Z"}
+    c2 = {**contact, "id": "c2", "updated_at": "2026-05-01T00:00:00Z"}
+    tomb = {"kind": "contact", "id": "c1", "updated_at": "2026-05-02T00:00:00Z", "erased": True}
+    conv = {"kind": "conversation", "id": "v1", "channel": "whatsapp", "created_at": "2026-03-31T00:00:00Z"}
+    older = {**conv, "contact_id": "c2", "updated_at": "2026-05-01T00:00:00Z"}
+    latest = {**conv, "contact_id": "c1", "updated_at": "2026-05-03T00:00:00Z"}
+    base: list[dict[str, Any]] = [c1, c2, tomb]
+    cases: tuple[list[list[dict[str, Any]]], ...] = (
+        [[*base, older, latest]],
+        [[*base, latest, older]],
+        [[*base, latest], [older]],
+        [[*base, older], [latest], [older]],
+        [[c1, c2, older], [latest], [tomb], [older]],
+    )
+    for batches in cases:
+        model, seq = Model(TZ), 1
+        for batch in batches:
+            model.apply(normalise(batch, seq))
+            seq += len(batch)
+        only_contacts = {key for key in model.days if key[0] not in ("nc", "frt", "org", "own")}
+        assert only_contacts == set(), batches

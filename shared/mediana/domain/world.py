@@ -16,7 +16,7 @@ from typing import Any
 
 from mediana.domain.contrib import World, empty_world
 from mediana.domain.records import Record, upgrade
-from mediana.domain.versions import newer
+from mediana.domain.versions import newer, version_of
 
 Route = dict[str, Any]  # {"c": contact id or None, "m": {message id: record}} (m = parked messages)
 _KIND_ORDER = {"tenant": 0, "user": 1, "group": 2, "contact": 3, "conversation": 4, "interaction": 5, "message": 6}
@@ -95,6 +95,19 @@ def touched_contacts(delta: Iterable[Record], routes: Mapping[str, Route]) -> se
     return ids
 
 
+def version_stamp(rec: Record) -> Record:
+    """What ``newer`` needs of a conversation's version, and none of its content.
+
+    An erased contact's world keeps one per conversation whose latest version names it,
+    so that version keeps winning once the record itself is gone: an older version naming
+    another contact, arriving later, must not bring the conversation back there (the
+    latest version wins, in any order). A newer one does move it, and removes the stamp."""
+    stamp: Record = {"updated_at": rec["updated_at"], "h": version_of(rec)}
+    if rec.get("erased"):
+        stamp["erased"] = True
+    return stamp
+
+
 def _seq(rec: Mapping[str, Any] | None) -> int | None:
     return None if rec is None else rec.get("seq")
 
@@ -158,6 +171,8 @@ def fold(delta: Iterable[Record], state: LoadedState) -> FoldOutcome:
             if _contest(rec, target["contact"], out):
                 target["contact"] = rec
                 if rec.get("erased"):
+                    gone = target.setdefault("gone", {})
+                    gone.update((vid, version_stamp(cv)) for vid, cv in target["convs"].items())
                     for bucket in ("convs", "msgs", "ints"):
                         _drop(target[bucket].values(), out)
                         target[bucket] = {}
@@ -185,13 +200,17 @@ def _fold_conversation(rec: Record, world: Any, routes: dict[str, Route], out: F
     vid, new_cid = rec["id"], rec["contact_id"]
     route = routes.get(vid)
     old_cid = route.get("c") if route else None
-    current = world(old_cid)["convs"].get(vid) if old_cid else None
+    current = None
+    if old_cid:
+        source = world(old_cid)
+        # in an erased world the latest version left only its stamp (see ``version_stamp``)
+        current = source["convs"].get(vid) or source.get("gone", {}).get(vid)
     if not _contest(rec, current, out):
         return
     moved: list[Record] = []
     if old_cid is not None and old_cid != new_cid:
-        source = world(old_cid)
         source["convs"].pop(vid, None)
+        source.get("gone", {}).pop(vid, None)
         moved = [m for m in source["msgs"].values() if m["conversation_id"] == vid]
         for m in moved:
             del source["msgs"][m["id"]]
@@ -202,6 +221,8 @@ def _fold_conversation(rec: Record, world: Any, routes: dict[str, Route], out: F
     out.routes.add(vid)
     if _erased_contact(target):
         _drop([rec, *moved, *parked], out)
+        target.setdefault("gone", {})[vid] = version_stamp(rec)
+        out.worlds.add(new_cid)
         return
     target["convs"][vid] = rec
     out.worlds.add(new_cid)
