@@ -201,7 +201,7 @@ def _fold_conversation(rec: Record, world: Any, routes: dict[str, Route], out: F
     route = routes.get(vid)
     old_cid = route.get("c") if route else None
     current = None
-    if old_cid:
+    if old_cid is not None:
         source = world(old_cid)
         # in an erased world the latest version left only its stamp (see ``version_stamp``)
         current = source["convs"].get(vid) or source.get("gone", {}).get(vid)
