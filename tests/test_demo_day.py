@@ -29,3 +29,11 @@ def test_a_demo_ending_then_holds_the_whole_local_day() -> None:
     stamps = [r["updated_at"] for r in generate("busy", 3, 3, now=end)]
     today = [s for s in stamps if s >= start]
     assert today and max(stamps) <= end.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@pytest.mark.parametrize("day", range(1, 29))
+def test_no_record_of_a_demo_is_stamped_after_its_now(day: int) -> None:
+    """A reply seconds after the last message must wait for a later run, not be stamped in the future."""
+    end = end_of_local_day("busy", 3, datetime(2026, 11, day, 12, tzinfo=UTC))
+    cutoff = end.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert max(r["updated_at"] for r in generate("busy", 3, 3, now=end)) <= cutoff

@@ -104,6 +104,8 @@ def generate(
 
     def message(vid: str, at: datetime, direction: str, author_type: str, author_id: str | None = None) -> None:
         nonlocal n_msg
+        if at > now:  # a bot's reply or an insisting contact a few seconds after now: not yet
+            return
         n_msg += 1
         emit(
             {
