@@ -60,12 +60,27 @@ class Model:
         self.tz = tz
         self.state = LoadedState()
         self.days: dict[tuple[str, str], dict[Any, int]] = {}
+        self.log: dict[int, dict[str, Any]] = {}  # seq -> record, compacted as the aggregator does
 
     def apply(self, delta: list[dict[str, Any]]) -> Contributions:
+        self.log.update((rec["seq"], dict(rec)) for rec in delta if rec.get("seq") is not None)
         result = compute_batch(delta, self.state, self.tz)
         self.days.update(merge_days(self.days, result.day_delta))
         self.days = {k: v for k, v in self.days.items() if v}
+        self.log.update(result.outcome.log_stamps)
+        for seq in result.outcome.log_deletes:
+            self.log.pop(seq, None)
         return result.day_delta
+
+    def rebuilt(self, cuts: list[int] | None = None) -> Model:
+        """A new model from this one's compacted log, replayed in seq order in batches
+        split at ``cuts`` (the aggregator's rebuild into a new generation)."""
+        replay = [dict(self.log[seq]) for seq in sorted(self.log)]
+        model, last = Model(self.tz), 0
+        for cut in [*sorted(cuts or []), len(replay)]:
+            model.apply(replay[last:cut])
+            last = max(last, cut)
+        return model
 
     def report(
         self,

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mediana.domain.contrib import World, empty_world
-from mediana.domain.records import Record, upgrade
+from mediana.domain.records import NS_MARK, Record, upgrade
 from mediana.domain.versions import newer, version_of
 
+STAMP = "stamp"  # marks a conversation's stamp record in the log (``stamp_record``)
 Route = dict[str, Any]  # {"c": contact id or None, "m": {message id: record}} (m = parked messages)
 _KIND_ORDER = {"tenant": 0, "user": 1, "group": 2, "contact": 3, "conversation": 4, "interaction": 5, "message": 6}
 
@@ -41,6 +42,8 @@ class FoldOutcome:
     routes: set[str] = field(default_factory=set)  # conversation ids whose route changed
     directory: bool = False
     log_deletes: set[int] = field(default_factory=set)  # superseded or erased source versions
+    # seq -> the stamp record that replaces a buried conversation version in the log
+    log_stamps: dict[int, Record] = field(default_factory=dict)
 
 
 def upgrade_stored(state: LoadedState) -> LoadedState:
@@ -105,7 +108,17 @@ def version_stamp(rec: Record) -> Record:
     stamp: Record = {"updated_at": rec["updated_at"], "h": version_of(rec)}
     if rec.get("erased"):
         stamp["erased"] = True
+    if rec.get("seq") is not None:
+        stamp["seq"] = rec["seq"]  # its log entry, deleted once a newer version wins
     return stamp
+
+
+def stamp_record(rec: Record) -> Record:
+    """The log entry that replaces a buried conversation version: its stamp, with the
+    conversation and contact ids, and none of its content. A rebuild from the log folds it
+    back into the same stamp, so the version keeps winning after a rebuild too."""
+    kept = ("kind", "id", "contact_id", "updated_at", "erased", "seq", "_at", NS_MARK)
+    return {**{k: rec[k] for k in kept if k in rec}, "h": version_of(rec), STAMP: True}
 
 
 def _seq(rec: Mapping[str, Any] | None) -> int | None:
@@ -132,6 +145,14 @@ def _drop(records: Iterable[Mapping[str, Any]], out: FoldOutcome) -> None:
             out.log_deletes.add(rec["seq"])
 
 
+def _bury(records: Iterable[Record], out: FoldOutcome) -> None:
+    """Latest conversation versions that name an erased contact: their log entries
+    become stamp records (not deleted), so the stamps outlive a rebuild from the log."""
+    for rec in records:
+        if rec.get("seq") is not None and not rec.get(STAMP):
+            out.log_stamps[rec["seq"]] = stamp_record(rec)
+
+
 def _erased_contact(world: World) -> bool:
     contact = world.get("contact")
     return bool(contact and contact.get("erased"))
@@ -150,7 +171,7 @@ def fold(delta: Iterable[Record], state: LoadedState) -> FoldOutcome:
 
     def merge_child(cid: str, bucket: str, rec: Record) -> None:
         target = world(cid)
-        if _erased_contact(target):
+        if _erased_contact(target) and bucket != "msgs":
             _drop([rec], out)  # everything naming an erased contact disappears
             return
         if _contest(rec, target[bucket].get(rec["id"]), out):
@@ -173,9 +194,9 @@ def fold(delta: Iterable[Record], state: LoadedState) -> FoldOutcome:
                 if rec.get("erased"):
                     gone = target.setdefault("gone", {})
                     gone.update((vid, version_stamp(cv)) for vid, cv in target["convs"].items())
-                    for bucket in ("convs", "msgs", "ints"):
-                        _drop(target[bucket].values(), out)
-                        target[bucket] = {}
+                    _bury(target["convs"].values(), out)
+                    _drop(target["ints"].values(), out)
+                    target["convs"], target["ints"] = {}, {}  # messages stay: see ``_fold_conversation``
                 out.worlds.add(rec["id"])
         elif kind == "conversation":
             _fold_conversation(rec, world, routes, out, merge_child)
@@ -193,6 +214,8 @@ def fold(delta: Iterable[Record], state: LoadedState) -> FoldOutcome:
                     out.routes.add(vid)
             else:
                 merge_child(route["c"], "msgs", rec)
+    for seq in out.log_deletes:  # buried, then superseded in the same delta
+        out.log_stamps.pop(seq, None)
     return out
 
 
@@ -219,12 +242,16 @@ def _fold_conversation(rec: Record, world: Any, routes: dict[str, Route], out: F
     parked = list((route or {}).get("m", {}).values())
     routes[vid] = {"c": new_cid, "m": {}}
     out.routes.add(vid)
-    if _erased_contact(target):
-        _drop([rec, *moved, *parked], out)
+    if _erased_contact(target) or rec.get(STAMP):
+        # The conversation counts nowhere, and only its stamp is kept. Its messages name
+        # the conversation, not the contact: they wait in this world, never counted (the
+        # world has no live contact, or a stamp replayed before the erasure is not in
+        # ``convs``), and move with the conversation if a newer version names a live
+        # contact, as a rebuild in one batch would count them.
+        _bury([rec], out)
         target.setdefault("gone", {})[vid] = version_stamp(rec)
-        out.worlds.add(new_cid)
-        return
-    target["convs"][vid] = rec
+    else:
+        target["convs"][vid] = rec
     out.worlds.add(new_cid)
     for m in moved:
         target["msgs"][m["id"]] = m

@@ -81,6 +81,7 @@ def _apply(store: Store, tenant: str, journal: dict[str, Any]) -> int:
         doc, old = journal["directory"]
         base = keys.directory_base(gen)
         written += store.put_docs(keys.tenant_pk(tenant), {base: doc}, {base: old}, batch=journal["batch"])
+    store.write_log(tenant, journal.get("log_stamps", []), now_us())  # older journals have none
     store.delete_log(tenant, journal["log_deletes"])
     return written
 
@@ -240,6 +241,7 @@ def _one_batch(
         "presets": {base: [doc, old] for base, (doc, old) in presets.items()},
         "directory": [loaded.directory, directory_parts] if result.outcome.directory else None,
         "log_deletes": sorted(result.outcome.log_deletes),
+        "log_stamps": list(result.outcome.log_stamps.values()),
         "fields": {
             "cursor": horizon,
             "batch": batch_no,

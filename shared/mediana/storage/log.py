@@ -21,10 +21,13 @@ class LogOps(StoreBase):
 
     # ---- source log -----------------------------------------------------
     def write_log(self, tenant: str, records: Iterable[Mapping[str, Any]], received_us: int) -> None:
+        """Puts each record under its ``seq``; one read back from the log (a stamp record
+        replacing its version) keeps the ``_at`` it was received at."""
         with LogItem.batch_write() as batch:
             for rec in records:
-                body = {k: v for k, v in rec.items() if k != "seq"}
-                batch.save(LogItem(tenant, rec["seq"], r=json.dumps(body, separators=(",", ":")), at=received_us))
+                body = {k: v for k, v in rec.items() if k not in ("seq", "_at")}
+                at = int(rec.get("_at", received_us))
+                batch.save(LogItem(tenant, rec["seq"], r=json.dumps(body, separators=(",", ":")), at=at))
 
     def read_log(self, tenant: str, after: int, upto: int, limit: int) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []

@@ -1,0 +1,146 @@
+"""Conversations whose latest version names an erased contact, their messages, and a rebuild
+from the compacted log (``mediana.domain.world``). Deterministic regressions for what the
+property tests in test_incremental_property found."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from helpers import Model, normalise
+from mediana.domain.sections import SECTIONS
+from mediana.services import aggregate
+from mediana.storage.generations import read_view
+from mediana_cli.local import upload
+
+TZ = "America/Santiago"
+
+
+def _contact(cid: str, updated_at: str = "2026-05-01T00:00:00Z") -> dict[str, Any]:
+    return {
+        "kind": "contact",
+        "id": cid,
+        "updated_at": updated_at,
+        "created_at": "2026-03-30T00:00:00Z",
+        "origin": "Ads",
+        "entry_group_id": "g1",
+        "group_id": "g1",
+        "owner_id": "u1",
+        "deleted_at": None,
+    }
+
+
+def _tomb(cid: str) -> dict[str, Any]:
+    return {"kind": "contact", "id": cid, "updated_at": "2026-05-02T00:00:00Z", "erased": True}
+
+
+def _conv(vid: str, cid: str, updated_at: str) -> dict[str, Any]:
+    return {
+        "kind": "conversation",
+        "id": vid,
+        "updated_at": updated_at,
+        "contact_id": cid,
+        "channel": "whatsapp",
+        "created_at": "2026-03-31T00:00:00Z",
+        "closed_at": None,
+        "group_id": "g1",
+        "owner_id": "u1",
+    }
+
+
+def _msg(
+    mid: str, vid: str, created_at: str, inbound: bool, updated_at: str = "2026-05-01T00:00:00Z"
+) -> dict[str, Any]:
+    return {
+        "kind": "message",
+        "id": mid,
+        "updated_at": updated_at,
+        "conversation_id": vid,
+        "direction": "inbound" if inbound else "outbound",
+        "author_type": "contact" if inbound else "advisor",
+        "author_id": None if inbound else "u1",
+        "created_at": created_at,
+    }
+
+
+def _run(batches: list[list[dict[str, Any]]]) -> tuple[Model, int]:
+    model, seq = Model(TZ), 1
+    for batch in batches:
+        model.apply(normalise(batch, seq))
+        seq += len(batch)
+    return model, seq
+
+
+def test_messages_that_arrived_while_their_conversation_named_an_erased_contact_count_once_it_moves() -> None:
+    """v1 names c2, which is erased; its messages arrive then, or before the erasure. A newer
+    version moves v1 to c1: its messages count there, in every split as in one batch. Before,
+    they were dropped with the erasure, and only a one-batch rebuild counted them."""
+    c1, c2, tomb = _contact("c1"), _contact("c2"), _tomb("c2")
+    on_erased, moved = _conv("v1", "c2", "2026-05-01T00:00:01Z"), _conv("v1", "c1", "2026-05-03T00:00:00Z")
+    asked = _msg("m1", "v1", "2026-03-31T10:00:00Z", inbound=True)
+    answered = _msg("m2", "v1", "2026-03-31T10:02:00Z", inbound=False)
+    full, _ = _run([[c1, c2, tomb, on_erased, asked, answered, moved]])
+    assert any(section == "rt" for section, _ in full.days)  # the reply counts, in c1's world
+    for batches in (
+        [[c1, c2, on_erased, asked, answered], [tomb], [moved]],  # messages before the erasure
+        [[c1, c2, tomb, on_erased], [asked, answered], [moved]],  # messages after it
+        [[c1, c2, tomb], [asked], [on_erased, answered], [moved]],  # one parked, one in the world
+    ):
+        assert _run(batches)[0].days == full.days, batches
+
+
+def test_a_rebuild_from_the_log_keeps_the_stamp_of_a_conversation_whose_latest_names_an_erased_contact() -> None:
+    """The latest version of v1 names c1, then erased: its log entry becomes a stamp record
+    (ids, updated_at, hash), not a deletion. A rebuild from the log, in any split, still has
+    the stamp, so an older version naming c2 arriving late counts nowhere, as live. Had the
+    entry been deleted, the rebuilt world would take the older version and count v1 in c2."""
+    latest, older = _conv("v1", "c1", "2026-05-03T00:00:00Z"), _conv("v1", "c2", "2026-05-01T00:00:00Z")
+    live, seq = _run([[_contact("c1"), _contact("c2"), latest], [_tomb("c1")]])
+    stamps = [rec for rec in live.log.values() if rec["kind"] == "conversation"]
+    assert len(stamps) == 1 and stamps[0].get("stamp") and "channel" not in stamps[0]  # no content kept
+    for cuts in ([], [1], [2]):
+        rebuilt = live.rebuilt(cuts)
+        assert rebuilt.days == live.days
+        for model in (live, rebuilt):
+            model.apply(normalise([older], seq))
+        assert rebuilt.days == live.days
+        assert not any(section in ("cv", "cl", "rt") for section, _ in rebuilt.days), cuts
+        live = _run([[_contact("c1"), _contact("c2"), latest], [_tomb("c1")]])[0]
+
+
+# ---- through the store on moto: the stamp is written to the log and read back by a rebuild ----
+
+
+def _upload(stack: Any, name: str, recs: list[dict[str, Any]]) -> None:
+    lines = [json.dumps({**rec, "tenant_id": "acme"}) for rec in recs]
+    upload(stack.store, "acme", name, "\n".join(lines).encode())
+    stack.pump.ingest()
+    aggregate.refresh_tenant(stack.store, "acme")
+
+
+def _conversation_days(stack: Any) -> dict[Any, Any]:
+    state = stack.store.get_state("acme")
+    days = stack.store.day_docs(
+        "acme", read_view(state).gen, SECTIONS, date(2026, 3, 1), date(2026, 4, 30), consistent=True
+    )
+    return {key: cells for key, cells in days.items() if key[0] not in ("nc", "frt", "org", "own") and cells}
+
+
+def test_a_rebuilt_generation_reads_the_stamp_back_from_the_log_and_a_late_older_version_counts_nowhere(
+    stack: Any,
+) -> None:
+    latest, older = _conv("v1", "c1", "2026-05-03T00:00:00Z"), _conv("v1", "c2", "2026-05-01T00:00:00Z")
+    _upload(stack, "a.jsonl", [_contact("c1"), _contact("c2"), latest, _msg("m1", "v1", "2026-03-31T10:00:00Z", True)])
+    assert _conversation_days(stack)  # v1 counts in c1's world
+    _upload(stack, "b.jsonl", [_tomb("c1")])
+    assert _conversation_days(stack) == {}
+    stamps = [r for r in stack.store.read_log("acme", 0, 10**6, 1000) if r["kind"] == "conversation"]
+    assert len(stamps) == 1 and stamps[0].get("stamp") and "channel" not in stamps[0]
+
+    stack.store.mark_due("acme", 0, rebuild=True)
+    aggregate.refresh_tenant(stack.store, "acme")
+    state = stack.store.get_state("acme")
+    assert read_view(state).gen == 1 and not state.rebuild  # rebuilt from the log, and switched
+    _upload(stack, "c.jsonl", [older])  # late: it loses to the stamp, so v1 counts nowhere
+    assert _conversation_days(stack) == {}
