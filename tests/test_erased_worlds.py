@@ -109,6 +109,27 @@ def test_a_rebuild_from_the_log_keeps_the_stamp_of_a_conversation_whose_latest_n
         live = _run([[_contact("c1"), _contact("c2"), latest], [_tomb("c1")]])[0]
 
 
+def test_a_message_moved_with_its_conversation_is_contested_where_it_lands() -> None:
+    """Two versions of m5 name two conversations; a move brings v0 (with one version) into the
+    world holding v4 (with the other). The moved version must be contested there, as any
+    arrival is: it used to overwrite the other without a trace in the log, so a rebuild from
+    the log kept both and answered the inbound message of v4 that live had lost."""
+    c1 = _contact("c1", "2026-05-01T00:00:05Z")
+    m5_v0 = _msg("m5", "v0", "2026-03-30T00:04:45Z", inbound=False)
+    m5_v4 = _msg("m5", "v4", "2026-03-30T00:05:43Z", inbound=True)
+    reply = _msg("m7", "v4", "2026-03-30T00:06:39Z", inbound=False, updated_at="2026-05-01T00:00:02Z")
+    batches = [
+        [m5_v0, c1, reply, _conv("v4", "c-missing", "2026-05-01T00:00:02Z"), _conv("v0", "c3", "2026-05-01T00:00:04Z")],
+        [m5_v4],
+        [_conv("v0", "c-missing", "2026-05-01T00:00:05Z")],  # v0 joins v4 in one world
+        [_conv("v4", "c1", "2026-05-01T00:00:05Z")],  # v4 leaves for c1
+    ]
+    live, _ = _run(batches)
+    kept = {seq: rec for seq, rec in live.log.items() if rec["kind"] == "message" and rec["id"] == "m5"}
+    assert len(kept) == 1  # the loser's entry is deleted: the log holds what the worlds hold
+    assert live.rebuilt().days == live.days
+
+
 # ---- through the store on moto: the stamp is written to the log and read back by a rebuild ----
 
 

@@ -253,7 +253,5 @@ def _fold_conversation(rec: Record, world: Any, routes: dict[str, Route], out: F
     else:
         target["convs"][vid] = rec
     out.worlds.add(new_cid)
-    for m in moved:
-        target["msgs"][m["id"]] = m
-    for m in parked:
+    for m in [*moved, *parked]:  # contested: the world may hold another version of the message
         merge_child(new_cid, "msgs", m)
