@@ -31,8 +31,8 @@ def _contact(cid: str, updated_at: str = "2026-05-01T00:00:00Z") -> dict[str, An
     }
 
 
-def _tomb(cid: str) -> dict[str, Any]:
-    return {"kind": "contact", "id": cid, "updated_at": "2026-05-02T00:00:00Z", "erased": True}
+def _tomb(cid: str, updated_at: str = "2026-05-02T00:00:00Z") -> dict[str, Any]:
+    return {"kind": "contact", "id": cid, "updated_at": updated_at, "erased": True}
 
 
 def _conv(vid: str, cid: str, updated_at: str) -> dict[str, Any]:
@@ -70,6 +70,37 @@ def _run(batches: list[list[dict[str, Any]]]) -> tuple[Model, int]:
         model.apply(normalise(batch, seq))
         seq += len(batch)
     return model, seq
+
+
+def test_live_version_after_an_erasure_gives_the_same_result_in_any_split() -> None:
+    """Regression (found by the incremental = full property): an erased contact, then a live
+    version of it at the same or a later instant, with a conversation of it in between."""
+    tomb, conv = _tomb("c1", "2026-05-01T00:00:00Z"), _conv("v1", "c1", "2026-05-01T00:00:00Z")
+    for live_at in ("2026-05-01T00:00:00Z", "2026-05-01T00:00:05Z"):
+        live = _contact("c1", live_at)
+        full, _ = _run([[tomb, conv, live]])
+        split, _ = _run([[tomb, conv], [live]])
+        assert split.days == full.days == {}
+
+
+def test_an_older_version_does_not_bring_back_a_conversation_whose_latest_names_an_erased_contact() -> None:
+    """Regression: the latest version of v1 moves it to c1, which is erased; an older
+    version naming c2 arrived before it, after it, or later alone (a replay). It counts
+    nowhere in every order and split; before the stamp, it came back in c2's world."""
+    c1, c2, tomb = _contact("c1"), _contact("c2"), _tomb("c1")
+    older, latest = _conv("v1", "c2", "2026-05-01T00:00:00Z"), _conv("v1", "c1", "2026-05-03T00:00:00Z")
+    base: list[dict[str, Any]] = [c1, c2, tomb]
+    cases: tuple[list[list[dict[str, Any]]], ...] = (
+        [[*base, older, latest]],
+        [[*base, latest, older]],
+        [[*base, latest], [older]],
+        [[*base, older], [latest], [older]],
+        [[c1, c2, older], [latest], [tomb], [older]],
+    )
+    for batches in cases:
+        model, _ = _run(batches)
+        conversation_sections = {key for key in model.days if key[0] not in ("nc", "frt", "org", "own")}
+        assert conversation_sections == set(), batches
 
 
 def test_messages_that_arrived_while_their_conversation_named_an_erased_contact_count_once_it_moves() -> None:
