@@ -22,7 +22,12 @@ from mediana_cli.local import upload
 from test_pipeline_moto import get
 
 ZONE = midday_zone()  # the demo's record count does not depend on the hour the suite runs at
-SMALL_BATCH = 150  # the demo's ~700 records take several batches
+
+
+def _small_batch(stack: Any, tenant: str) -> int:
+    """A batch size that splits the tenant's log into about six batches, whatever the size
+    of the demo (it varies with the day it is generated for)."""
+    return len(stack.store.read_log(tenant, 0, 10**12, 10**6)) // 6 + 1
 
 
 def _records(tenant: str) -> list[dict[str, Any]]:
@@ -57,7 +62,7 @@ def _answers(tenant: str, volatile: bool = True) -> dict[str, Any]:
 
 
 def _build(stack: Any, tenant: str) -> None:
-    report = aggregate.refresh_tenant(stack.store, tenant, max_records=SMALL_BATCH)
+    report = aggregate.refresh_tenant(stack.store, tenant, max_records=_small_batch(stack, tenant))
     assert report.batches >= 3, report
 
 
@@ -82,7 +87,9 @@ def _watched_rebuild(stack: Any, tenant: str, before: dict[str, Any], monkeypatc
         return 10**9
 
     monkeypatch.setattr(aggregate, "_reset", reset_then_check)
-    report = aggregate.refresh_tenant(stack.store, tenant, max_records=SMALL_BATCH, time_left_ms=time_left)
+    report = aggregate.refresh_tenant(
+        stack.store, tenant, max_records=_small_batch(stack, tenant), time_left_ms=time_left
+    )
     monkeypatch.setattr(aggregate, "_reset", real_reset)
     assert report.rebuilt and report.batches >= 3, report
     return checks["n"]
@@ -150,7 +157,9 @@ def test_a_rebuild_asked_again_mid_rebuild_abandons_the_unfinished_one(stack: An
     _build(stack, "acme")
     before = _answers("acme")
     stack.store.mark_due("acme", 0, rebuild=True)
-    part = aggregate.refresh_tenant(stack.store, "acme", max_records=SMALL_BATCH, time_left_ms=lambda: 0)
+    part = aggregate.refresh_tenant(
+        stack.store, "acme", max_records=_small_batch(stack, "acme"), time_left_ms=lambda: 0
+    )
     assert part.rebuilt and part.batches == 1  # out of time after one batch: gen 1 is half built
     assert _answers("acme") == before and _partitions(stack, "acme", 1) > 0
 
