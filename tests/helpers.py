@@ -103,6 +103,16 @@ class Model:
         return build_report(report_id, summaries, filters or {}, Roster.from_directory(self.state.directory))
 
 
+def fed(batches: list[list[dict[str, Any]]], tz: str = "UTC", seq: int = 1) -> tuple[Model, int]:
+    """A model fed ``batches`` in order, numbered from ``seq`` as the log numbers them;
+    and the next number (for records arriving after them)."""
+    model = Model(tz)
+    for batch in batches:
+        model.apply(normalise(batch, seq))
+        seq += len(batch)
+    return model, seq
+
+
 def build(raws: list[dict[str, Any]], tz: str = "UTC") -> Model:
     model = Model(tz)
     model.apply(normalise(raws))

@@ -43,11 +43,12 @@ def conv(
     channel: str = "whatsapp",
     group: str = "g1",
     owner: str = "u1",
+    updated: str = "2026-03-01T00:00:00Z",
 ) -> dict[str, Any]:
     return {
         "kind": "conversation",
         "id": vid,
-        "updated_at": "2026-03-01T00:00:00Z",
+        "updated_at": updated,
         "contact_id": cid,
         "channel": channel,
         "created_at": created,
@@ -58,12 +59,18 @@ def conv(
 
 
 def msg(
-    mid: str, vid: str, at: str, direction: str = "inbound", author: str = "contact", author_id: str | None = None
+    mid: str,
+    vid: str,
+    at: str,
+    direction: str = "inbound",
+    author: str = "contact",
+    author_id: str | None = None,
+    updated: str = "2026-03-01T00:00:00Z",
 ) -> dict[str, Any]:
     return {
         "kind": "message",
         "id": mid,
-        "updated_at": "2026-03-01T00:00:00Z",
+        "updated_at": updated,
         "conversation_id": vid,
         "direction": direction,
         "author_type": author,
@@ -72,8 +79,8 @@ def msg(
     }
 
 
-def reply(mid: str, vid: str, at: str, who: str = "u1") -> dict[str, Any]:
-    return msg(mid, vid, at, "outbound", "advisor", who)
+def reply(mid: str, vid: str, at: str, who: str = "u1", updated: str = "2026-03-01T00:00:00Z") -> dict[str, Any]:
+    return msg(mid, vid, at, "outbound", "advisor", who, updated)
 
 
 def call(iid: str, cid: str, at: str, outcome: str = "answered", owner: str | None = "u1") -> dict[str, Any]:

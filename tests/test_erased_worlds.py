@@ -8,78 +8,30 @@ import json
 from datetime import date
 from typing import Any
 
-from helpers import Model, normalise
+from helpers import fed, normalise
 from mediana.domain.sections import SECTIONS
 from mediana.services import aggregate
 from mediana.storage.generations import read_view
 from mediana_cli.local import upload
+from test_definitions import contact, conv, msg, reply
 
 TZ = "America/Santiago"
-
-
-def _contact(cid: str, updated_at: str = "2026-05-01T00:00:00Z") -> dict[str, Any]:
-    return {
-        "kind": "contact",
-        "id": cid,
-        "updated_at": updated_at,
-        "created_at": "2026-03-30T00:00:00Z",
-        "origin": "Ads",
-        "entry_group_id": "g1",
-        "group_id": "g1",
-        "owner_id": "u1",
-        "deleted_at": None,
-    }
+CREATED, STARTED = "2026-03-30T00:00:00Z", "2026-03-31T00:00:00Z"  # a contact's, a conversation's
+V = "2026-05-01T00:00:00Z"  # the version of most records
 
 
 def _tomb(cid: str, updated_at: str = "2026-05-02T00:00:00Z") -> dict[str, Any]:
     return {"kind": "contact", "id": cid, "updated_at": updated_at, "erased": True}
 
 
-def _conv(vid: str, cid: str, updated_at: str) -> dict[str, Any]:
-    return {
-        "kind": "conversation",
-        "id": vid,
-        "updated_at": updated_at,
-        "contact_id": cid,
-        "channel": "whatsapp",
-        "created_at": "2026-03-31T00:00:00Z",
-        "closed_at": None,
-        "group_id": "g1",
-        "owner_id": "u1",
-    }
-
-
-def _msg(
-    mid: str, vid: str, created_at: str, inbound: bool, updated_at: str = "2026-05-01T00:00:00Z"
-) -> dict[str, Any]:
-    return {
-        "kind": "message",
-        "id": mid,
-        "updated_at": updated_at,
-        "conversation_id": vid,
-        "direction": "inbound" if inbound else "outbound",
-        "author_type": "contact" if inbound else "advisor",
-        "author_id": None if inbound else "u1",
-        "created_at": created_at,
-    }
-
-
-def _run(batches: list[list[dict[str, Any]]]) -> tuple[Model, int]:
-    model, seq = Model(TZ), 1
-    for batch in batches:
-        model.apply(normalise(batch, seq))
-        seq += len(batch)
-    return model, seq
-
-
 def test_live_version_after_an_erasure_gives_the_same_result_in_any_split() -> None:
     """Regression (found by the incremental = full property): an erased contact, then a live
     version of it at the same or a later instant, with a conversation of it in between."""
-    tomb, conv = _tomb("c1", "2026-05-01T00:00:00Z"), _conv("v1", "c1", "2026-05-01T00:00:00Z")
+    tomb, talk = _tomb("c1", V), conv("v1", "c1", STARTED, updated=V)
     for live_at in ("2026-05-01T00:00:00Z", "2026-05-01T00:00:05Z"):
-        live = _contact("c1", live_at)
-        full, _ = _run([[tomb, conv, live]])
-        split, _ = _run([[tomb, conv], [live]])
+        live = contact("c1", CREATED, updated=live_at)
+        full, _ = fed([[tomb, talk, live]], TZ)
+        split, _ = fed([[tomb, talk], [live]], TZ)
         assert split.days == full.days == {}
 
 
@@ -87,8 +39,11 @@ def test_an_older_version_does_not_bring_back_a_conversation_whose_latest_names_
     """Regression: the latest version of v1 moves it to c1, which is erased; an older
     version naming c2 arrived before it, after it, or later alone (a replay). It counts
     nowhere in every order and split; before the stamp, it came back in c2's world."""
-    c1, c2, tomb = _contact("c1"), _contact("c2"), _tomb("c1")
-    older, latest = _conv("v1", "c2", "2026-05-01T00:00:00Z"), _conv("v1", "c1", "2026-05-03T00:00:00Z")
+    c1, c2, tomb = contact("c1", CREATED, updated=V), contact("c2", CREATED, updated=V), _tomb("c1")
+    older, latest = (
+        conv("v1", "c2", STARTED, updated=V),
+        conv("v1", "c1", STARTED, updated="2026-05-03T00:00:00Z"),
+    )
     base: list[dict[str, Any]] = [c1, c2, tomb]
     cases: tuple[list[list[dict[str, Any]]], ...] = (
         [[*base, older, latest]],
@@ -98,7 +53,7 @@ def test_an_older_version_does_not_bring_back_a_conversation_whose_latest_names_
         [[c1, c2, older], [latest], [tomb], [older]],
     )
     for batches in cases:
-        model, _ = _run(batches)
+        model, _ = fed(batches, TZ)
         conversation_sections = {key for key in model.days if key[0] not in ("nc", "frt", "org", "own")}
         assert conversation_sections == set(), batches
 
@@ -107,18 +62,21 @@ def test_messages_that_arrived_while_their_conversation_named_an_erased_contact_
     """v1 names c2, which is erased; its messages arrive then, or before the erasure. A newer
     version moves v1 to c1: its messages count there, in every split as in one batch. Before,
     they were dropped with the erasure, and only a one-batch rebuild counted them."""
-    c1, c2, tomb = _contact("c1"), _contact("c2"), _tomb("c2")
-    on_erased, moved = _conv("v1", "c2", "2026-05-01T00:00:01Z"), _conv("v1", "c1", "2026-05-03T00:00:00Z")
-    asked = _msg("m1", "v1", "2026-03-31T10:00:00Z", inbound=True)
-    answered = _msg("m2", "v1", "2026-03-31T10:02:00Z", inbound=False)
-    full, _ = _run([[c1, c2, tomb, on_erased, asked, answered, moved]])
+    c1, c2, tomb = contact("c1", CREATED, updated=V), contact("c2", CREATED, updated=V), _tomb("c2")
+    on_erased, moved = (
+        conv("v1", "c2", STARTED, updated="2026-05-01T00:00:01Z"),
+        conv("v1", "c1", STARTED, updated="2026-05-03T00:00:00Z"),
+    )
+    asked = msg("m1", "v1", "2026-03-31T10:00:00Z", updated=V)
+    answered = reply("m2", "v1", "2026-03-31T10:02:00Z", updated=V)
+    full, _ = fed([[c1, c2, tomb, on_erased, asked, answered, moved]], TZ)
     assert any(section == "rt" for section, _ in full.days)  # the reply counts, in c1's world
     for batches in (
         [[c1, c2, on_erased, asked, answered], [tomb], [moved]],  # messages before the erasure
         [[c1, c2, tomb, on_erased], [asked, answered], [moved]],  # messages after it
         [[c1, c2, tomb], [asked], [on_erased, answered], [moved]],  # one parked, one in the world
     ):
-        assert _run(batches)[0].days == full.days, batches
+        assert fed(batches, TZ)[0].days == full.days, batches
 
 
 def test_a_rebuild_from_the_log_keeps_the_stamp_of_a_conversation_whose_latest_names_an_erased_contact() -> None:
@@ -126,8 +84,12 @@ def test_a_rebuild_from_the_log_keeps_the_stamp_of_a_conversation_whose_latest_n
     (ids, updated_at, hash), not a deletion. A rebuild from the log, in any split, still has
     the stamp, so an older version naming c2 arriving late counts nowhere, as live. Had the
     entry been deleted, the rebuilt world would take the older version and count v1 in c2."""
-    latest, older = _conv("v1", "c1", "2026-05-03T00:00:00Z"), _conv("v1", "c2", "2026-05-01T00:00:00Z")
-    live, seq = _run([[_contact("c1"), _contact("c2"), latest], [_tomb("c1")]])
+    latest, older = (
+        conv("v1", "c1", STARTED, updated="2026-05-03T00:00:00Z"),
+        conv("v1", "c2", STARTED, updated=V),
+    )
+    history = [[contact("c1", CREATED, updated=V), contact("c2", CREATED, updated=V), latest], [_tomb("c1")]]
+    live, seq = fed(history, TZ)
     stamps = [rec for rec in live.log.values() if rec["kind"] == "conversation"]
     assert len(stamps) == 1 and stamps[0].get("stamp") and "channel" not in stamps[0]  # no content kept
     for cuts in ([], [1], [2]):
@@ -137,7 +99,7 @@ def test_a_rebuild_from_the_log_keeps_the_stamp_of_a_conversation_whose_latest_n
             model.apply(normalise([older], seq))
         assert rebuilt.days == live.days
         assert not any(section in ("cv", "cl", "rt") for section, _ in rebuilt.days), cuts
-        live = _run([[_contact("c1"), _contact("c2"), latest], [_tomb("c1")]])[0]
+        live = fed(history, TZ)[0]
 
 
 def test_a_message_moved_with_its_conversation_is_contested_where_it_lands() -> None:
@@ -145,17 +107,23 @@ def test_a_message_moved_with_its_conversation_is_contested_where_it_lands() -> 
     world holding v4 (with the other). The moved version must be contested there, as any
     arrival is: it used to overwrite the other without a trace in the log, so a rebuild from
     the log kept both and answered the inbound message of v4 that live had lost."""
-    c1 = _contact("c1", "2026-05-01T00:00:05Z")
-    m5_v0 = _msg("m5", "v0", "2026-03-30T00:04:45Z", inbound=False)
-    m5_v4 = _msg("m5", "v4", "2026-03-30T00:05:43Z", inbound=True)
-    reply = _msg("m7", "v4", "2026-03-30T00:06:39Z", inbound=False, updated_at="2026-05-01T00:00:02Z")
+    c1 = contact("c1", CREATED, updated="2026-05-01T00:00:05Z")
+    m5_v0 = reply("m5", "v0", "2026-03-30T00:04:45Z", updated=V)
+    m5_v4 = msg("m5", "v4", "2026-03-30T00:05:43Z", updated=V)
+    answer = reply("m7", "v4", "2026-03-30T00:06:39Z", updated="2026-05-01T00:00:02Z")
     batches = [
-        [m5_v0, c1, reply, _conv("v4", "c-missing", "2026-05-01T00:00:02Z"), _conv("v0", "c3", "2026-05-01T00:00:04Z")],
+        [
+            m5_v0,
+            c1,
+            answer,
+            conv("v4", "c-missing", STARTED, updated="2026-05-01T00:00:02Z"),
+            conv("v0", "c3", STARTED, updated="2026-05-01T00:00:04Z"),
+        ],
         [m5_v4],
-        [_conv("v0", "c-missing", "2026-05-01T00:00:05Z")],  # v0 joins v4 in one world
-        [_conv("v4", "c1", "2026-05-01T00:00:05Z")],  # v4 leaves for c1
+        [conv("v0", "c-missing", STARTED, updated="2026-05-01T00:00:05Z")],  # v0 joins v4 in one world
+        [conv("v4", "c1", STARTED, updated="2026-05-01T00:00:05Z")],  # v4 leaves for c1
     ]
-    live, _ = _run(batches)
+    live, _ = fed(batches, TZ)
     kept = {seq: rec for seq, rec in live.log.items() if rec["kind"] == "message" and rec["id"] == "m5"}
     assert len(kept) == 1  # the loser's entry is deleted: the log holds what the worlds hold
     assert live.rebuilt().days == live.days
@@ -182,8 +150,20 @@ def _conversation_days(stack: Any) -> dict[Any, Any]:
 def test_a_rebuilt_generation_reads_the_stamp_back_from_the_log_and_a_late_older_version_counts_nowhere(
     stack: Any,
 ) -> None:
-    latest, older = _conv("v1", "c1", "2026-05-03T00:00:00Z"), _conv("v1", "c2", "2026-05-01T00:00:00Z")
-    _upload(stack, "a.jsonl", [_contact("c1"), _contact("c2"), latest, _msg("m1", "v1", "2026-03-31T10:00:00Z", True)])
+    latest, older = (
+        conv("v1", "c1", STARTED, updated="2026-05-03T00:00:00Z"),
+        conv("v1", "c2", STARTED, updated=V),
+    )
+    _upload(
+        stack,
+        "a.jsonl",
+        [
+            contact("c1", CREATED, updated=V),
+            contact("c2", CREATED, updated=V),
+            latest,
+            msg("m1", "v1", "2026-03-31T10:00:00Z", updated=V),
+        ],
+    )
     assert _conversation_days(stack)  # v1 counts in c1's world
     _upload(stack, "b.jsonl", [_tomb("c1")])
     assert _conversation_days(stack) == {}

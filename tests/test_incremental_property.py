@@ -8,7 +8,7 @@ import os
 from datetime import UTC, date, datetime
 from typing import Any
 
-from helpers import Model, normalise
+from helpers import Model, fed, normalise
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from mediana.domain.presets import build_presets, empty_presets, update_presets
@@ -250,10 +250,7 @@ def test_a_rebuild_from_the_compacted_log_gives_the_same_result_now_and_after_la
     new generation (a rebuild), it gives the same days, and still the same days once any of
     the records, older versions among them, arrive again."""
     deltas, cuts, late = case
-    live, seq = Model(TZ), 1
-    for delta in deltas:
-        live.apply(normalise(delta, seq))
-        seq += len(delta)
+    live, seq = fed(deltas, TZ)
     rebuilt = live.rebuilt(cuts)
     assert rebuilt.days == live.days
     for model in (live, rebuilt):
