@@ -14,6 +14,7 @@ from mediana.domain.ranges import resolve_range
 from mediana.domain.records import parse_record
 from mediana.domain.reports import Roster, build_report
 from mediana.domain.sections import RangeSummary
+from mediana.domain.versions import newer
 from mediana.domain.world import LoadedState
 from mediana.storage import blobs
 
@@ -101,6 +102,17 @@ class Model:
                     summary.fold_doc(day_key, cells)
             summaries[section] = summary
         return build_report(report_id, summaries, filters or {}, Roster.from_directory(self.state.directory))
+
+
+def latest_versions(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The contract's reading of many versions: per kind and id, the one that wins (an
+    oracle for the fold, which keeps every version it meets until one beats another)."""
+    best: dict[tuple[str, str], dict[str, Any]] = {}
+    for rec in records:
+        key = (rec["kind"], rec["id"])
+        if key not in best or newer(rec, best[key]):
+            best[key] = rec
+    return list(best.values())
 
 
 def fed(batches: list[list[dict[str, Any]]], tz: str = "UTC", seq: int = 1) -> tuple[Model, int]:

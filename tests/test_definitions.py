@@ -83,11 +83,18 @@ def reply(mid: str, vid: str, at: str, who: str = "u1", updated: str = "2026-03-
     return msg(mid, vid, at, "outbound", "advisor", who, updated)
 
 
-def call(iid: str, cid: str, at: str, outcome: str = "answered", owner: str | None = "u1") -> dict[str, Any]:
+def call(
+    iid: str,
+    cid: str,
+    at: str,
+    outcome: str = "answered",
+    owner: str | None = "u1",
+    updated: str = "2026-03-01T00:00:00Z",
+) -> dict[str, Any]:
     return {
         "kind": "interaction",
         "id": iid,
-        "updated_at": "2026-03-01T00:00:00Z",
+        "updated_at": updated,
         "contact_id": cid,
         "owner_id": owner,
         "type": "call_log",

@@ -3,7 +3,9 @@
 A *world* holds the latest version of a contact and of every record that hangs
 off it. Conversations are routed through a *route* (conversation -> contact) that
 also parks messages whose conversation has not arrived yet, so a missing parent
-is kept and counts once it arrives. Merging is "latest ``updated_at`` wins, ties
+is kept and counts once it arrives. Interactions have routes too (interaction ->
+contact, and its latest version's stamp), so a version naming another contact moves
+the interaction instead of leaving a copy behind. Merging is "latest ``updated_at`` wins, ties
 broken by version hash", a commutative, idempotent max: any split, order or
 duplication of the same records folds to the same worlds.
 """
@@ -20,6 +22,7 @@ from mediana.domain.versions import newer, version_of
 
 STAMP = "stamp"  # marks a conversation's stamp record in the log (``stamp_record``)
 Route = dict[str, Any]  # {"c": contact id or None, "m": {message id: record}} (m = parked messages)
+# an interaction's: {"c": its latest version's contact id, "v": that version's ``version_stamp``}
 _KIND_ORDER = {"tenant": 0, "user": 1, "group": 2, "contact": 3, "conversation": 4, "interaction": 5, "message": 6}
 
 
@@ -33,6 +36,7 @@ class LoadedState:
 
     worlds: dict[str, World] = field(default_factory=dict)
     routes: dict[str, Route] = field(default_factory=dict)
+    int_routes: dict[str, Route] = field(default_factory=dict)  # interaction id -> its route
     directory: dict[str, Any] = field(default_factory=empty_directory)
 
 
@@ -40,6 +44,7 @@ class LoadedState:
 class FoldOutcome:
     worlds: set[str] = field(default_factory=set)  # contact ids whose world changed
     routes: set[str] = field(default_factory=set)  # conversation ids whose route changed
+    int_routes: set[str] = field(default_factory=set)  # interaction ids whose route changed
     directory: bool = False
     log_deletes: set[int] = field(default_factory=set)  # superseded or erased source versions
     # seq -> the stamp record that replaces a buried conversation version in the log
@@ -81,7 +86,14 @@ def route_ids(delta: Iterable[Record]) -> set[str]:
     return ids
 
 
-def touched_contacts(delta: Iterable[Record], routes: Mapping[str, Route]) -> set[str]:
+def interaction_ids(delta: Iterable[Record]) -> set[str]:
+    """Interactions whose route the delta needs (first load, with the conversations')."""
+    return {r["id"] for r in delta if r["kind"] == "interaction"}
+
+
+def touched_contacts(
+    delta: Iterable[Record], routes: Mapping[str, Route], int_routes: Mapping[str, Route] | None = None
+) -> set[str]:
     """Contacts whose world the delta may change (second load)."""
     ids: set[str] = set()
     for r in delta:
@@ -90,6 +102,10 @@ def touched_contacts(delta: Iterable[Record], routes: Mapping[str, Route]) -> se
             ids.add(r["id"])
         elif kind in ("conversation", "interaction"):
             ids.add(r["contact_id"])
+        if kind == "interaction":
+            found = (int_routes or {}).get(r["id"])
+            if found:
+                ids.add(found["c"])  # where its latest version counts now
         if kind in ("conversation", "message"):
             vid = r["id"] if kind == "conversation" else r["conversation_id"]
             route = routes.get(vid)
@@ -99,7 +115,7 @@ def touched_contacts(delta: Iterable[Record], routes: Mapping[str, Route]) -> se
 
 
 def version_stamp(rec: Record) -> Record:
-    """What ``newer`` needs of a conversation's version, and none of its content.
+    """What ``newer`` needs of a version, and none of its content.
 
     An erased contact's world keeps one per conversation whose latest version names it,
     so that version keeps winning once the record itself is gone: an older version naming
@@ -114,8 +130,8 @@ def version_stamp(rec: Record) -> Record:
 
 
 def stamp_record(rec: Record) -> Record:
-    """The log entry that replaces a buried conversation version: its stamp, with the
-    conversation and contact ids, and none of its content. A rebuild from the log folds it
+    """The log entry that replaces a buried conversation or interaction version: its
+    stamp, with its own and its contact's ids, and none of its content. A rebuild from the log folds it
     back into the same stamp, so the version keeps winning after a rebuild too."""
     kept = ("kind", "id", "contact_id", "updated_at", "erased", "seq", "_at", NS_MARK)
     return {**{k: rec[k] for k in kept if k in rec}, "h": version_of(rec), STAMP: True}
@@ -139,14 +155,8 @@ def _contest(candidate: Record, current: Record | None, out: FoldOutcome) -> boo
     return False
 
 
-def _drop(records: Iterable[Mapping[str, Any]], out: FoldOutcome) -> None:
-    for rec in records:
-        if rec.get("seq") is not None:
-            out.log_deletes.add(rec["seq"])
-
-
 def _bury(records: Iterable[Record], out: FoldOutcome) -> None:
-    """Latest conversation versions that name an erased contact: their log entries
+    """Latest conversation and interaction versions that name an erased contact: their log entries
     become stamp records (not deleted), so the stamps outlive a rebuild from the log."""
     for rec in records:
         if rec.get("seq") is not None and not rec.get(STAMP):
@@ -169,13 +179,12 @@ def fold(delta: Iterable[Record], state: LoadedState) -> FoldOutcome:
             found = worlds[cid] = empty_world()
         return found
 
-    def merge_child(cid: str, bucket: str, rec: Record) -> None:
+    def merge_message(cid: str, rec: Record) -> None:
+        """Into its conversation's world: an erased contact's too, where it waits, never
+        counted (see ``_fold_conversation``)."""
         target = world(cid)
-        if _erased_contact(target) and bucket != "msgs":
-            _drop([rec], out)  # everything naming an erased contact disappears
-            return
-        if _contest(rec, target[bucket].get(rec["id"]), out):
-            target[bucket][rec["id"]] = rec
+        if _contest(rec, target["msgs"].get(rec["id"]), out):
+            target["msgs"][rec["id"]] = rec
             out.worlds.add(cid)
 
     for rec in sorted(delta, key=lambda r: _KIND_ORDER[r["kind"]]):
@@ -194,14 +203,13 @@ def fold(delta: Iterable[Record], state: LoadedState) -> FoldOutcome:
                 if rec.get("erased"):
                     gone = target.setdefault("gone", {})
                     gone.update((vid, version_stamp(cv)) for vid, cv in target["convs"].items())
-                    _bury(target["convs"].values(), out)
-                    _drop(target["ints"].values(), out)
+                    _bury([*target["convs"].values(), *target["ints"].values()], out)  # routes keep their stamps
                     target["convs"], target["ints"] = {}, {}  # messages stay: see ``_fold_conversation``
                 out.worlds.add(rec["id"])
         elif kind == "conversation":
-            _fold_conversation(rec, world, routes, out, merge_child)
+            _fold_conversation(rec, world, routes, out, merge_message)
         elif kind == "interaction":
-            merge_child(rec["contact_id"], "ints", rec)
+            _fold_interaction(rec, world, state.int_routes, out)
         elif kind == "message":
             vid = rec["conversation_id"]
             route = routes.get(vid)
@@ -213,13 +221,13 @@ def fold(delta: Iterable[Record], state: LoadedState) -> FoldOutcome:
                     parked[rec["id"]] = rec
                     out.routes.add(vid)
             else:
-                merge_child(route["c"], "msgs", rec)
+                merge_message(route["c"], rec)
     for seq in out.log_deletes:  # buried, then superseded in the same delta
         out.log_stamps.pop(seq, None)
     return out
 
 
-def _fold_conversation(rec: Record, world: Any, routes: dict[str, Route], out: FoldOutcome, merge_child: Any) -> None:
+def _fold_conversation(rec: Record, world: Any, routes: dict[str, Route], out: FoldOutcome, merge_message: Any) -> None:
     vid, new_cid = rec["id"], rec["contact_id"]
     route = routes.get(vid)
     old_cid = route.get("c") if route else None
@@ -254,4 +262,28 @@ def _fold_conversation(rec: Record, world: Any, routes: dict[str, Route], out: F
         target["convs"][vid] = rec
     out.worlds.add(new_cid)
     for m in [*moved, *parked]:  # contested: the world may hold another version of the message
-        merge_child(new_cid, "msgs", m)
+        merge_message(new_cid, m)
+
+
+def _fold_interaction(rec: Record, world: Any, routes: dict[str, Route], out: FoldOutcome) -> None:
+    """The latest version decides the contact whose timeline counts an interaction (a
+    contact merge reassigns it). It is contested against its route's stamp, which outlives
+    the record when that contact is erased, so an older version loses in any order."""
+    iid, cid = rec["id"], rec["contact_id"]
+    route = routes.get(iid)
+    target = world(cid)
+    # no route: a first version, or one stored before interactions had routes (where it lies)
+    current = target["ints"].get(iid) if route is None else route["v"]
+    if not _contest(rec, current, out):
+        return
+    if route is not None and route["c"] != cid and world(route["c"])["ints"].pop(iid, None) is not None:
+        out.worlds.add(route["c"])
+    routes[iid] = {"c": cid, "v": version_stamp(rec)}
+    out.int_routes.add(iid)
+    if _erased_contact(target) or rec.get(STAMP):
+        _bury([rec], out)  # counts nowhere: only its stamp is kept
+        if target["ints"].pop(iid, None) is not None:
+            out.worlds.add(cid)
+    else:
+        target["ints"][iid] = rec
+        out.worlds.add(cid)

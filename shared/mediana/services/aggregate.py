@@ -30,6 +30,7 @@ from mediana.domain.versions import newer
 from mediana.domain.world import (
     LoadedState,
     empty_directory,
+    interaction_ids,
     route_ids,
     touched_contacts,
     upgrade_directory,
@@ -73,9 +74,10 @@ def _apply(store: Store, tenant: str, journal: dict[str, Any]) -> int:
     journal's batch number (a later batch's items are never overwritten)."""
     written = 0
     gen = int(journal.get("gen", 0))
-    for pk, name in zip(keys.generation_pks(tenant, gen), ("worlds", "routes", "days", "presets"), strict=True):
-        docs = {base: pair[0] for base, pair in journal[name].items() if pair[0] is not None}  # None: delete
-        olds = {base: pair[1] for base, pair in journal[name].items()}
+    for pk, name in zip(keys.generation_pks(tenant, gen), keys.GENERATION_DOCS, strict=True):
+        written_here = journal.get(name, {})  # journals older than interaction routes have none
+        docs = {base: pair[0] for base, pair in written_here.items() if pair[0] is not None}  # None: delete
+        olds = {base: pair[1] for base, pair in written_here.items()}
         written += store.put_docs(pk, docs, olds, batch=journal["batch"])
     if journal.get("directory"):
         doc, old = journal["directory"]
@@ -148,20 +150,32 @@ def _zone_of(tenant_record: dict[str, Any] | None) -> str:
     return str(tenant_record.get("timezone") or "UTC")
 
 
+Stored = dict[str, tuple[Any, int]]  # base -> (document, its part count)
+
+
 def _load(
     store: Store, tenant: str, gen: int, delta: Sequence[dict[str, Any]], directory: dict[str, Any] | None
-) -> tuple[LoadedState, dict[str, tuple[Any, int]], dict[str, tuple[Any, int]]]:
-    """The worlds and routes ``delta`` touches (and a private copy of the directory)."""
+) -> tuple[LoadedState, dict[str, Stored]]:
+    """The worlds and routes ``delta`` touches (and a private copy of the directory), and
+    what is stored of each (the journal's part counts), by ``keys.GENERATION_DOCS`` name."""
     routes = store.get_docs(keys.routes_pk(tenant, gen), route_ids(delta))
+    int_routes = store.get_docs(keys.interaction_routes_pk(tenant, gen), interaction_ids(delta))
     route_docs = {vid: doc for vid, (doc, _) in routes.items()}
-    touched = touched_contacts(delta, route_docs)
+    int_route_docs = {iid: doc for iid, (doc, _) in int_routes.items()}
+    touched = touched_contacts(delta, route_docs, int_route_docs)
     worlds = store.get_docs(keys.worlds_pk(tenant, gen), touched)
     loaded = LoadedState(
         worlds={c: (worlds[c][0] if c in worlds else empty_world()) for c in touched},
         routes=route_docs,
+        int_routes=int_route_docs,
         directory=copy.deepcopy(directory) if directory else empty_directory(),
     )
-    return upgrade_stored(loaded), routes, worlds
+    return upgrade_stored(loaded), {"worlds": worlds, "routes": routes, "int_routes": int_routes}
+
+
+def _written(docs: dict[str, Any], stored: Stored, changed: set[str]) -> dict[str, list[Any]]:
+    """The journal's entry for documents: [new content, parts stored before] per base."""
+    return {base: [docs[base], stored.get(base, (None, 0))[1]] for base in changed}
 
 
 def _quarantine_poison(store: Store, tenant: str, poison: PoisonRecords) -> None:
@@ -207,7 +221,7 @@ def _one_batch(
             tz = _zone_of(winner)  # nothing stored yet under the old zone: adopt it
         # else: older than the record this generation's zone was pinned to (a replay
         # meets the versions it superseded): a later batch brings the pinned one
-    loaded, routes, worlds = _load(store, tenant, gen, delta, directory)
+    loaded, stored = _load(store, tenant, gen, delta, directory)
     try:
         result = compute_batch(delta, loaded, tz)
     except Exception:
@@ -232,8 +246,9 @@ def _one_batch(
         "batch": batch_no,
         "gen": gen,
         "from_cursor": cursor,
-        "worlds": {c: [loaded.worlds[c], worlds.get(c, (None, 0))[1]] for c in result.outcome.worlds},
-        "routes": {v: [loaded.routes[v], routes.get(v, (None, 0))[1]] for v in result.outcome.routes},
+        "worlds": _written(loaded.worlds, stored["worlds"], result.outcome.worlds),
+        "routes": _written(loaded.routes, stored["routes"], result.outcome.routes),
+        "int_routes": _written(loaded.int_routes, stored["int_routes"], result.outcome.int_routes),
         "days": {
             keys.day_base(s, d): [_doc_of_day(cells), old_days.get(keys.day_base(s, d), (None, 0))[1]]
             for (s, d), cells in new_days.items()

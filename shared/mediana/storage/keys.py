@@ -7,6 +7,7 @@ generation of derived items, empty for generation 0, else its number; see
   T#{t}        DIR{g}#{part}   directory: tenant record, users, groups
   T#{t}#W{g}   {cid}#{part}    a contact's world
   T#{t}#V{g}   {vid}#{part}    a conversation's route (and messages parked before it arrived)
+  T#{t}#I{g}   {iid}#{part}    an interaction's route (its latest version's contact and stamp)
   T#{t}#D{g}   {sec}#{date}#{part}   one section of one local day
   T#{t}#P{g}   {preset}#{sec}#{part} one section summed over a preset range
   T#{t}#Q      {at}#{source}#{line}  a quarantined line
@@ -41,6 +42,10 @@ def routes_pk(tenant: str, gen: int) -> str:
     return f"T#{tenant}#V{_gen(gen)}"
 
 
+def interaction_routes_pk(tenant: str, gen: int) -> str:
+    return f"T#{tenant}#I{_gen(gen)}"
+
+
 def days_pk(tenant: str, gen: int) -> str:
     return f"T#{tenant}#D{_gen(gen)}"
 
@@ -49,9 +54,19 @@ def presets_pk(tenant: str, gen: int) -> str:
     return f"T#{tenant}#P{_gen(gen)}"
 
 
-def generation_pks(tenant: str, gen: int) -> tuple[str, str, str, str]:
-    """The partitions that hold one generation's documents (the directory aside)."""
-    return worlds_pk(tenant, gen), routes_pk(tenant, gen), days_pk(tenant, gen), presets_pk(tenant, gen)
+GENERATION_DOCS = ("worlds", "routes", "days", "presets", "int_routes")  # as journals name them
+
+
+def generation_pks(tenant: str, gen: int) -> tuple[str, str, str, str, str]:
+    """The partitions that hold one generation's documents (the directory aside), in the
+    order of ``GENERATION_DOCS``."""
+    return (
+        worlds_pk(tenant, gen),
+        routes_pk(tenant, gen),
+        days_pk(tenant, gen),
+        presets_pk(tenant, gen),
+        interaction_routes_pk(tenant, gen),
+    )
 
 
 def quarantine_pk(tenant: str) -> str:

@@ -1,0 +1,101 @@
+"""Records whose versions name another parent: an interaction reassigned to another
+contact (a CRM's contact merge) counts once, where its latest version puts it, in any
+order and split, after a rebuild from the log, and not at all once that contact is
+erased (``world._fold_interaction``). Deterministic regressions for what the
+latest-versions oracle in test_incremental_property found."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import Any
+
+from helpers import fed
+from mediana.services import aggregate
+from mediana.storage import keys
+from mediana.storage.generations import read_view
+from mediana_cli.local import upload
+from test_definitions import call, contact
+
+TZ = "America/Santiago"
+CREATED, AT = "2026-03-30T00:00:00Z", "2026-03-31T15:00:00Z"  # a contact's creation, the call
+OLD, NEW = "2026-05-01T00:00:00Z", "2026-05-03T00:00:00Z"  # two versions of the call
+ERASED = {"kind": "contact", "id": "c2", "updated_at": "2026-05-04T00:00:00Z", "erased": True}
+
+
+def _calls(days: dict[Any, Any]) -> dict[str, int]:
+    """Answered calls per contact, over the days (the calls-per-contact section)."""
+    out: dict[str, int] = {}
+    for (section, _), cells in days.items():
+        if section == "cc":
+            for (_, _, _, cid), n in cells.items():
+                out[cid] = out.get(cid, 0) + n
+    return {cid: n for cid, n in out.items() if n}
+
+
+def _orders(contacts: list[dict[str, Any]], older: dict[str, Any], latest: dict[str, Any]) -> list[Any]:
+    return [
+        [[*contacts, older, latest]],
+        [[*contacts, latest, older]],
+        [[*contacts, older], [latest]],
+        [[*contacts, latest], [older]],
+        [[*contacts], [older], [latest], [older]],
+    ]
+
+
+def test_a_call_reassigned_to_another_contact_counts_once_where_its_latest_version_puts_it() -> None:
+    contacts = [contact("c1", CREATED), contact("c2", CREATED)]
+    older, latest = call("i1", "c1", AT, updated=OLD), call("i1", "c2", AT, updated=NEW)
+    for batches in _orders(contacts, older, latest):
+        live, _ = fed(batches, TZ)
+        assert _calls(live.days) == {"c2": 1}, batches
+        for cuts in ([], [1], [2, 3]):
+            assert live.rebuilt(cuts).days == live.days, (batches, cuts)
+
+
+def test_a_call_whose_latest_version_names_an_erased_contact_counts_nowhere_even_after_a_rebuild() -> None:
+    contacts = [contact("c1", CREATED), contact("c2", CREATED)]
+    older, latest = call("i1", "c1", AT, updated=OLD), call("i1", "c2", AT, updated=NEW)
+    for batches in [[*b, [ERASED]] for b in _orders(contacts, older, latest)] + [[[*contacts, ERASED, latest, older]]]:
+        live, seq = fed(batches, TZ)
+        assert _calls(live.days) == {}, batches
+        rebuilt = live.rebuilt([1])
+        late, _ = fed([[older]], TZ, seq)  # numbered after the rest, as a late arrival is
+        for model in (live, rebuilt):
+            model.apply([dict(r) for r in late.log.values()])
+            assert _calls(model.days) == {}, batches
+
+
+# ---- through the store on moto: the route is stored, and a rebuild reads the stamp back ----
+
+
+def _upload(stack: Any, name: str, recs: list[dict[str, Any]]) -> None:
+    lines = [json.dumps({**rec, "tenant_id": "acme"}) for rec in recs]
+    upload(stack.store, "acme", name, "\n".join(lines).encode())
+    stack.pump.ingest()
+    aggregate.refresh_tenant(stack.store, "acme")
+
+
+def _stored_calls(stack: Any) -> dict[str, int]:
+    gen = read_view(stack.store.get_state("acme")).gen
+    return _calls(stack.store.day_docs("acme", gen, ["cc"], date(2026, 3, 1), date(2026, 4, 30), consistent=True))
+
+
+def test_a_reassigned_call_moves_between_stored_worlds_and_an_erasure_outlives_a_rebuild(stack: Any) -> None:
+    _upload(stack, "a.jsonl", [contact("c1", CREATED), contact("c2", CREATED), call("i1", "c1", AT, updated=OLD)])
+    assert _stored_calls(stack) == {"c1": 1}
+    _upload(stack, "b.jsonl", [call("i1", "c2", AT, updated=NEW)])  # a merge reassigns it
+    assert _stored_calls(stack) == {"c2": 1}
+    route = stack.store.get_docs(keys.interaction_routes_pk("acme", 0), ["i1"])["i1"][0]
+    assert route["c"] == "c2" and "outcome" not in route["v"]  # the stamp holds no content
+
+    _upload(stack, "c.jsonl", [ERASED])
+    assert _stored_calls(stack) == {}
+    calls = [r for r in stack.store.read_log("acme", 0, 10**6, 1000) if r["kind"] == "interaction"]
+    assert len(calls) == 1 and calls[0].get("stamp") and "outcome" not in calls[0]
+
+    stack.store.mark_due("acme", 0, rebuild=True)
+    aggregate.refresh_tenant(stack.store, "acme")
+    assert read_view(stack.store.get_state("acme")).gen == 1
+    _upload(stack, "d.jsonl", [call("i1", "c1", AT, updated=OLD)])  # late and older: it loses to the stamp
+    assert _stored_calls(stack) == {}
