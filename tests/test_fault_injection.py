@@ -100,7 +100,7 @@ def _snapshot(store: Store, tenant: str) -> dict[str, Any]:
     """Every derived document of the tenant (the contents readers and later batches use)."""
     out: dict[str, Any] = {}
     gen = read_view(store.get_state(tenant)).gen  # the generation readers use, whatever its number
-    for name, pk in zip("WVDPI", keys.generation_pks(tenant, gen), strict=True):
+    for name, pk in zip("WVDPIM", keys.generation_pks(tenant, gen), strict=True):
         out[name] = dict(store.iter_docs(pk))
     base = keys.directory_base(gen)
     out["DIR"] = store.get_docs(keys.tenant_pk(tenant), [base]).get(base, (None,))[0]

@@ -1,8 +1,9 @@
 """Records whose versions name another parent: an interaction reassigned to another
-contact (a CRM's contact merge) counts once, where its latest version puts it, in any
-order and split, after a rebuild from the log, and not at all once that contact is
-erased (``world._fold_interaction``). Deterministic regressions for what the
-latest-versions oracle in test_incremental_property found."""
+contact (a CRM's contact merge), a message moved to another conversation (a conversation
+merge). Each counts once, where its latest version puts it, in any order and split and
+after a rebuild from the log; an interaction not at all once that contact is erased
+(``mediana.domain.child_routes``). Deterministic regressions for what the latest-versions
+oracle in test_incremental_property found."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from mediana.services import aggregate
 from mediana.storage import keys
 from mediana.storage.generations import read_view
 from mediana_cli.local import upload
-from test_definitions import call, contact
+from test_definitions import call, contact, conv, msg, reply
 
 TZ = "America/Santiago"
 CREATED, AT = "2026-03-30T00:00:00Z", "2026-03-31T15:00:00Z"  # a contact's creation, the call
@@ -66,6 +67,51 @@ def test_a_call_whose_latest_version_names_an_erased_contact_counts_nowhere_even
             assert _calls(model.days) == {}, batches
 
 
+def _replies(days: dict[Any, Any]) -> dict[str, list[int]]:
+    """Response-time samples (seconds) per channel, over the days."""
+    out: dict[str, list[int]] = {}
+    for (section, _), cells in days.items():
+        if section == "rt":
+            for (_, _, channel, _, seconds), n in cells.items():
+                out.setdefault(channel, []).extend([seconds] * n)
+    return {channel: sorted(v) for channel, v in out.items() if v}
+
+
+def _two_conversations() -> list[dict[str, Any]]:
+    """c1's WhatsApp conversation v1 and c2's e-mail v2, each opened by an inbound message at 10:00."""
+    return [
+        contact("c1", CREATED),
+        contact("c2", CREATED),
+        conv("v1", "c1", CREATED, channel="whatsapp"),
+        conv("v2", "c2", CREATED, channel="email"),
+        msg("m1", "v1", "2026-03-31T10:00:00Z"),
+        msg("m2", "v2", "2026-03-31T10:00:00Z"),
+    ]
+
+
+def test_a_reply_moved_to_another_conversation_answers_there_only() -> None:
+    """r1 answered v1 after 5 minutes; a newer version moves it to v2 (answered after 5
+    minutes there). Before message routes, both versions counted: one reply in each."""
+    older = reply("r1", "v1", "2026-03-31T10:05:00Z", updated=OLD)
+    latest = reply("r1", "v2", "2026-03-31T10:05:00Z", updated=NEW)
+    for batches in _orders(_two_conversations(), older, latest):
+        live, _ = fed(batches, TZ)
+        assert _replies(live.days) == {"email": [300]}, batches
+        for cuts in ([], [3], [5, 7]):
+            assert live.rebuilt(cuts).days == live.days, (batches, cuts)
+
+
+def test_a_message_parked_for_a_missing_conversation_leaves_it_when_a_newer_version_moves_it() -> None:
+    """r1 first names v3, which has not arrived (the message is parked in its route); a
+    newer version moves it to v2. When v3 arrives, r1 is not there."""
+    v3 = [conv("v3", "c1", CREATED, channel="sms"), msg("m3", "v3", "2026-03-31T10:00:00Z")]
+    older = reply("r1", "v3", "2026-03-31T10:05:00Z", updated=OLD)
+    latest = reply("r1", "v2", "2026-03-31T10:05:00Z", updated=NEW)
+    for batches in ([[*_two_conversations(), older], [latest], v3], [[older], [*_two_conversations(), latest, *v3]]):
+        live, _ = fed(batches, TZ)
+        assert _replies(live.days) == {"email": [300]}, batches
+
+
 # ---- through the store on moto: the route is stored, and a rebuild reads the stamp back ----
 
 
@@ -99,3 +145,19 @@ def test_a_reassigned_call_moves_between_stored_worlds_and_an_erasure_outlives_a
     assert read_view(stack.store.get_state("acme")).gen == 1
     _upload(stack, "d.jsonl", [call("i1", "c1", AT, updated=OLD)])  # late and older: it loses to the stamp
     assert _stored_calls(stack) == {}
+
+
+def _stored_replies(stack: Any) -> dict[str, list[int]]:
+    gen = read_view(stack.store.get_state("acme")).gen
+    return _replies(stack.store.day_docs("acme", gen, ["rt"], date(2026, 3, 1), date(2026, 4, 30), consistent=True))
+
+
+def test_a_moved_reply_leaves_its_stored_world_and_a_late_older_version_loses_to_its_route(stack: Any) -> None:
+    _upload(stack, "a.jsonl", [*_two_conversations(), reply("r1", "v1", "2026-03-31T10:05:00Z", updated=OLD)])
+    assert _stored_replies(stack) == {"whatsapp": [300]}
+    _upload(stack, "b.jsonl", [reply("r1", "v2", "2026-03-31T10:06:00Z", updated=NEW)])
+    assert _stored_replies(stack) == {"email": [360]}
+    route = stack.store.get_docs(keys.message_routes_pk("acme", 0), ["r1"])["r1"][0]
+    assert route["c"] == "v2" and "author_type" not in route["v"]
+    _upload(stack, "c.jsonl", [reply("r1", "v1", "2026-03-31T10:05:00Z", updated=OLD)])  # a replay, late
+    assert _stored_replies(stack) == {"email": [360]}

@@ -7,10 +7,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from mediana.domain.contest import FoldOutcome
 from mediana.domain.contrib import Contributions, DayKey, contributions, subtract
 from mediana.domain.records import Record
 from mediana.domain.sections import Counter, add_into
-from mediana.domain.world import FoldOutcome, LoadedState, fold
+from mediana.domain.world import LoadedState, fold
 
 
 @dataclass

@@ -22,6 +22,7 @@ from typing import Any
 
 from mediana.domain.batch import compute_batch, merge_days
 from mediana.domain.cells import decode_counter, encode_counter
+from mediana.domain.child_routes import interaction_ids, message_ids
 from mediana.domain.collector import collector_paused
 from mediana.domain.contrib import empty_world
 from mediana.domain.poison import PoisonRecords, isolate
@@ -30,7 +31,6 @@ from mediana.domain.versions import newer
 from mediana.domain.world import (
     LoadedState,
     empty_directory,
-    interaction_ids,
     route_ids,
     touched_contacts,
     upgrade_directory,
@@ -158,19 +158,25 @@ def _load(
 ) -> tuple[LoadedState, dict[str, Stored]]:
     """The worlds and routes ``delta`` touches (and a private copy of the directory), and
     what is stored of each (the journal's part counts), by ``keys.GENERATION_DOCS`` name."""
-    routes = store.get_docs(keys.routes_pk(tenant, gen), route_ids(delta))
-    int_routes = store.get_docs(keys.interaction_routes_pk(tenant, gen), interaction_ids(delta))
-    route_docs = {vid: doc for vid, (doc, _) in routes.items()}
-    int_route_docs = {iid: doc for iid, (doc, _) in int_routes.items()}
-    touched = touched_contacts(delta, route_docs, int_route_docs)
+    ipk, mpk = keys.interaction_routes_pk(tenant, gen), keys.message_routes_pk(tenant, gen)
+    own = store.get_docs_of({ipk: interaction_ids(delta), mpk: message_ids(delta)})  # one round for both
+    int_routes, msg_routes = _docs(own[ipk]), _docs(own[mpk])
+    routes = store.get_docs(keys.routes_pk(tenant, gen), route_ids(delta, msg_routes))
+    touched = touched_contacts(delta, _docs(routes), int_routes, msg_routes)
     worlds = store.get_docs(keys.worlds_pk(tenant, gen), touched)
     loaded = LoadedState(
         worlds={c: (worlds[c][0] if c in worlds else empty_world()) for c in touched},
-        routes=route_docs,
-        int_routes=int_route_docs,
+        routes=_docs(routes),
+        int_routes=int_routes,
+        msg_routes=msg_routes,
         directory=copy.deepcopy(directory) if directory else empty_directory(),
     )
-    return upgrade_stored(loaded), {"worlds": worlds, "routes": routes, "int_routes": int_routes}
+    stored = {"worlds": worlds, "routes": routes, "int_routes": own[ipk], "msg_routes": own[mpk]}
+    return upgrade_stored(loaded), stored
+
+
+def _docs(stored: Stored) -> dict[str, Any]:
+    return {base: doc for base, (doc, _) in stored.items()}
 
 
 def _written(docs: dict[str, Any], stored: Stored, changed: set[str]) -> dict[str, list[Any]]:
@@ -249,6 +255,7 @@ def _one_batch(
         "worlds": _written(loaded.worlds, stored["worlds"], result.outcome.worlds),
         "routes": _written(loaded.routes, stored["routes"], result.outcome.routes),
         "int_routes": _written(loaded.int_routes, stored["int_routes"], result.outcome.int_routes),
+        "msg_routes": _written(loaded.msg_routes, stored["msg_routes"], result.outcome.msg_routes),
         "days": {
             keys.day_base(s, d): [_doc_of_day(cells), old_days.get(keys.day_base(s, d), (None, 0))[1]]
             for (s, d), cells in new_days.items()

@@ -27,13 +27,23 @@ class DocumentOps(StoreBase):
     # ---- documents --------------------------------------------------------
     def get_docs(self, pk: str, bases: Iterable[str], consistent: bool = True) -> dict[str, tuple[Any, int]]:
         """{base: (document, part count)} for the documents that exist."""
-        wanted = list(dict.fromkeys(bases))
+        return self.get_docs_of({pk: bases}, consistent)[pk]
+
+    def get_docs_of(
+        self, wanted: Mapping[str, Iterable[str]], consistent: bool = True
+    ) -> dict[str, dict[str, tuple[Any, int]]]:
+        """``get_docs`` for documents of several partitions, in one round of BatchGetItems:
+        {pk: {base: (document, part count)}}."""
+        request = [self._key(pk, keys.part_sk(b, 0)) for pk, bases in wanted.items() for b in dict.fromkeys(bases)]
         first: dict[tuple[str, str], DocPart] = {}
-        for raw in self._batch_get([self._key(pk, keys.part_sk(b, 0)) for b in wanted], consistent):
+        for raw in self._batch_get(request, consistent):
             part = DocPart.from_raw_data(raw)
-            first[(pk, keys.base_of(part.sk))] = part
+            first[(part.pk, keys.base_of(part.sk))] = part
         rest = self._other_parts(first, consistent)
-        return {base: (blobs.decode(_chunks(pk, base, part, rest)), int(part.n)) for (_, base), part in first.items()}
+        out: dict[str, dict[str, tuple[Any, int]]] = {pk: {} for pk in wanted}
+        for (pk, base), part in first.items():
+            out[pk][base] = (blobs.decode(_chunks(pk, base, part, rest)), int(part.n))
+        return out
 
     def _other_parts(self, first: Mapping[tuple[str, str], DocPart], consistent: bool) -> dict[tuple[str, str], bytes]:
         """Every part but part 0 of the documents whose part 0 is in ``first`` ((pk, base) -> part):

@@ -8,6 +8,7 @@ generation of derived items, empty for generation 0, else its number; see
   T#{t}#W{g}   {cid}#{part}    a contact's world
   T#{t}#V{g}   {vid}#{part}    a conversation's route (and messages parked before it arrived)
   T#{t}#I{g}   {iid}#{part}    an interaction's route (its latest version's contact and stamp)
+  T#{t}#M{g}   {mid}#{part}    a message's route (its latest version's conversation and stamp)
   T#{t}#D{g}   {sec}#{date}#{part}   one section of one local day
   T#{t}#P{g}   {preset}#{sec}#{part} one section summed over a preset range
   T#{t}#Q      {at}#{source}#{line}  a quarantined line
@@ -46,6 +47,10 @@ def interaction_routes_pk(tenant: str, gen: int) -> str:
     return f"T#{tenant}#I{_gen(gen)}"
 
 
+def message_routes_pk(tenant: str, gen: int) -> str:
+    return f"T#{tenant}#M{_gen(gen)}"
+
+
 def days_pk(tenant: str, gen: int) -> str:
     return f"T#{tenant}#D{_gen(gen)}"
 
@@ -54,10 +59,10 @@ def presets_pk(tenant: str, gen: int) -> str:
     return f"T#{tenant}#P{_gen(gen)}"
 
 
-GENERATION_DOCS = ("worlds", "routes", "days", "presets", "int_routes")  # as journals name them
+GENERATION_DOCS = ("worlds", "routes", "days", "presets", "int_routes", "msg_routes")  # as journals name them
 
 
-def generation_pks(tenant: str, gen: int) -> tuple[str, str, str, str, str]:
+def generation_pks(tenant: str, gen: int) -> tuple[str, ...]:
     """The partitions that hold one generation's documents (the directory aside), in the
     order of ``GENERATION_DOCS``."""
     return (
@@ -66,6 +71,7 @@ def generation_pks(tenant: str, gen: int) -> tuple[str, str, str, str, str]:
         days_pk(tenant, gen),
         presets_pk(tenant, gen),
         interaction_routes_pk(tenant, gen),
+        message_routes_pk(tenant, gen),
     )
 
 
