@@ -11,31 +11,21 @@ runs low, continued in a next message. The preset items a batch writes are worke
 
 from __future__ import annotations
 
-import copy
 import gzip
 import json
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from mediana.domain.batch import compute_batch, merge_days
 from mediana.domain.cells import decode_counter, encode_counter
-from mediana.domain.child_routes import interaction_ids, message_ids
 from mediana.domain.collector import collector_paused
-from mediana.domain.contrib import empty_world
 from mediana.domain.poison import PoisonRecords, isolate
 from mediana.domain.timeutil import format_us, local_today, now_us
 from mediana.domain.versions import newer
-from mediana.domain.world import (
-    LoadedState,
-    empty_directory,
-    route_ids,
-    touched_contacts,
-    upgrade_directory,
-    upgrade_stored,
-)
+from mediana.services.batch_load import journal_entry, load_batch, stored_directory
 from mediana.services.preset_items import presets_mark, presets_to_write
 from mediana.storage import generations, keys
 from mediana.storage.store import US, Store, TenantState
@@ -115,15 +105,8 @@ def _reset(store: Store, tenant: str, state: TenantState, pin: dict[str, Any] | 
     store.commit(tenant, int(state.cursor or 0), fields, owner, now // 1000)
 
 
-def _stored_directory(store: Store, tenant: str, gen: int) -> tuple[dict[str, Any] | None, int]:
-    """A generation's directory (upgraded) and its stored part count (0: none)."""
-    base = keys.directory_base(gen)
-    found = store.get_docs(keys.tenant_pk(tenant), [base]).get(base)
-    return (upgrade_directory(found[0]), found[1]) if found else (None, 0)
-
-
 def _current_tenant_record(store: Store, tenant: str, state: TenantState) -> dict[str, Any] | None:
-    directory, _ = _stored_directory(store, tenant, generations.read_view(state).gen)  # the last complete one
+    directory, _ = stored_directory(store, tenant, generations.read_view(state).gen)  # the last complete one
     return directory.get("tenant") if directory else None
 
 
@@ -148,40 +131,6 @@ def _zone_of(tenant_record: dict[str, Any] | None) -> str:
     if tenant_record is None or tenant_record.get("erased"):
         return "UTC"
     return str(tenant_record.get("timezone") or "UTC")
-
-
-Stored = dict[str, tuple[Any, int]]  # base -> (document, its part count)
-
-
-def _load(
-    store: Store, tenant: str, gen: int, delta: Sequence[dict[str, Any]], directory: dict[str, Any] | None
-) -> tuple[LoadedState, dict[str, Stored]]:
-    """The worlds and routes ``delta`` touches (and a private copy of the directory), and
-    what is stored of each (the journal's part counts), by ``keys.GENERATION_DOCS`` name."""
-    ipk, mpk = keys.interaction_routes_pk(tenant, gen), keys.message_routes_pk(tenant, gen)
-    own = store.get_docs_of({ipk: interaction_ids(delta), mpk: message_ids(delta)})  # one round for both
-    int_routes, msg_routes = _docs(own[ipk]), _docs(own[mpk])
-    routes = store.get_docs(keys.routes_pk(tenant, gen), route_ids(delta, msg_routes))
-    touched = touched_contacts(delta, _docs(routes), int_routes, msg_routes)
-    worlds = store.get_docs(keys.worlds_pk(tenant, gen), touched)
-    loaded = LoadedState(
-        worlds={c: (worlds[c][0] if c in worlds else empty_world()) for c in touched},
-        routes=_docs(routes),
-        int_routes=int_routes,
-        msg_routes=msg_routes,
-        directory=copy.deepcopy(directory) if directory else empty_directory(),
-    )
-    stored = {"worlds": worlds, "routes": routes, "int_routes": own[ipk], "msg_routes": own[mpk]}
-    return upgrade_stored(loaded), stored
-
-
-def _docs(stored: Stored) -> dict[str, Any]:
-    return {base: doc for base, (doc, _) in stored.items()}
-
-
-def _written(docs: dict[str, Any], stored: Stored, changed: set[str]) -> dict[str, list[Any]]:
-    """The journal's entry for documents: [new content, parts stored before] per base."""
-    return {base: [docs[base], stored.get(base, (None, 0))[1]] for base in changed}
 
 
 def _quarantine_poison(store: Store, tenant: str, poison: PoisonRecords) -> None:
@@ -217,7 +166,7 @@ def _one_batch(
     report = RefreshReport(tenant, idle=False, batches=1, records=len(delta))
     tz = state.tz or "UTC"
     gen = generations.building_gen(state)
-    directory, directory_parts = _stored_directory(store, tenant, gen)
+    directory, directory_parts = stored_directory(store, tenant, gen)
     winner = _winning_tenant(delta, directory)
     if winner is not None and _zone_of(winner) != tz:
         if int(state.cursor or 0) > 0 or state.presets_as_of:
@@ -227,12 +176,12 @@ def _one_batch(
             tz = _zone_of(winner)  # nothing stored yet under the old zone: adopt it
         # else: older than the record this generation's zone was pinned to (a replay
         # meets the versions it superseded): a later batch brings the pinned one
-    loaded, stored = _load(store, tenant, gen, delta, directory)
+    loaded, stored = load_batch(store, tenant, gen, delta, directory)
     try:
         result = compute_batch(delta, loaded, tz)
     except Exception:
         # nothing is written yet: find the records that fail alone, on fresh loads
-        bad = isolate(delta, lambda recs: compute_batch(recs, _load(store, tenant, gen, recs, directory)[0], tz))
+        bad = isolate(delta, lambda recs: compute_batch(recs, load_batch(store, tenant, gen, recs, directory)[0], tz))
         if not bad:
             raise
         raise PoisonRecords(bad) from None
@@ -252,10 +201,10 @@ def _one_batch(
         "batch": batch_no,
         "gen": gen,
         "from_cursor": cursor,
-        "worlds": _written(loaded.worlds, stored["worlds"], result.outcome.worlds),
-        "routes": _written(loaded.routes, stored["routes"], result.outcome.routes),
-        "int_routes": _written(loaded.int_routes, stored["int_routes"], result.outcome.int_routes),
-        "msg_routes": _written(loaded.msg_routes, stored["msg_routes"], result.outcome.msg_routes),
+        "worlds": journal_entry(loaded.worlds, stored["worlds"], result.outcome.worlds),
+        "routes": journal_entry(loaded.routes, stored["routes"], result.outcome.routes),
+        "int_routes": journal_entry(loaded.int_routes, stored["int_routes"], result.outcome.int_routes),
+        "msg_routes": journal_entry(loaded.msg_routes, stored["msg_routes"], result.outcome.msg_routes),
         "days": {
             keys.day_base(s, d): [_doc_of_day(cells), old_days.get(keys.day_base(s, d), (None, 0))[1]]
             for (s, d), cells in new_days.items()
