@@ -3,9 +3,10 @@
 An interaction counts in the world of its latest version's contact; a message, in the
 world of its latest version's conversation. A CRM reassigns them (a contact merge moves a
 timeline, a conversation merge moves messages), so each has a route: where its latest
-version lies, and that version's stamp. A newer version is contested against the stamp
-and takes the record out of where it lay; an older one loses, in any order, even once the
-record itself is gone (an interaction buried under an erased contact).
+version lies. A version is contested there, against the version that lies there; a
+newer one takes the record out of it. Once an interaction is buried under an erased
+contact, that world keeps its version's stamp, so an older version still loses, in any
+order. A route is written for a record's first version and when it moves, by no other.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from mediana.domain.records import Record
 
 Route = dict[str, Any]
 WorldOf = Callable[[str], World]
+GONE = "gone_ints"  # in an erased contact's world: interaction id -> the stamp of its latest version
 
 
 def interaction_ids(delta: Iterable[Record]) -> set[str]:
@@ -30,59 +32,56 @@ def message_ids(delta: Iterable[Record]) -> set[str]:
 
 
 def fold_interaction(rec: Record, world: WorldOf, routes: dict[str, Route], out: FoldOutcome) -> None:
-    """Routes: interaction id -> {"c": contact id, "v": stamp}."""
+    """Routes: interaction id -> {"c": contact id}. The version it lies as is contested in
+    that world: the record, or the stamp an erased contact's world keeps of it (``GONE``)."""
     iid, cid = rec["id"], rec["contact_id"]
     route = routes.get(iid)
-    target = world(cid)
-    # no route: a first version, or one stored before interactions had routes (where it lies)
-    current = target["ints"].get(iid) if route is None else route["v"]
+    here = cid if route is None else route["c"]  # no route: a first version, or stored before routes
+    source = world(here)
+    current = source["ints"].get(iid)
+    if current is None and GONE in source:
+        current = source[GONE].get(iid)
     if not contest(rec, current, out):
         return
-    if route is not None and route["c"] != cid and world(route["c"])["ints"].pop(iid, None) is not None:
-        out.worlds.add(route["c"])
-    routes[iid] = {"c": cid, "v": version_stamp(rec)}
-    out.int_routes.add(iid)
-    if erased_contact(target) or rec.get(STAMP):
-        bury([rec], out)  # counts nowhere: only its stamp is kept
-        if target["ints"].pop(iid, None) is not None:
-            out.worlds.add(cid)
+    target = source
+    if here != cid:
+        if source["ints"].pop(iid, None) is not None or source.get(GONE, {}).pop(iid, None) is not None:
+            out.worlds.add(here)
+        target = world(cid)
+    if route is None or here != cid:
+        routes[iid] = {"c": cid}
+        out.int_routes.add(iid)
+    if rec.get(STAMP) or erased_contact(target):
+        bury([rec], out)  # counts nowhere: only its stamp is kept, here and in the log
+        target["ints"].pop(iid, None)
+        target.setdefault(GONE, {})[iid] = version_stamp(rec)
     else:
         target["ints"][iid] = rec
-        out.worlds.add(cid)
+        if GONE in target:
+            target[GONE].pop(iid, None)
+    out.worlds.add(cid)
 
 
 def fold_message(
     rec: Record, world: WorldOf, routes: dict[str, Route], msg_routes: dict[str, Route], out: FoldOutcome
 ) -> None:
-    """Routes: message id -> {"c": conversation id, "v": stamp}; ``routes`` are the
-    conversations' (``mediana.domain.world``), which say where a conversation's messages lie."""
-    mid = rec["id"]
+    """Routes: message id -> {"c": conversation id}; ``routes`` are the conversations'
+    (``mediana.domain.world``), which say where a conversation's messages lie."""
+    mid, vid = rec["id"], rec["conversation_id"]
     route = msg_routes.get(mid)
-    if route is None:  # a first version, or one stored before messages had routes: contested where it lands
-        if not place_message(rec, world, routes, out):
-            return
-    else:
-        if not contest(rec, route["v"], out):
-            return
-        held, changed, key = _held(route["c"], world, routes, out)
-        if held.pop(mid, None) is not None:  # the version it beats, wherever it lies
+    here = vid if route is None else route["c"]  # no route: a first version, or stored before routes
+    held, changed, key = _held(here, world, routes, out)
+    if not contest(rec, held.get(mid), out):
+        return
+    if here != vid:
+        if held.pop(mid, None) is not None:  # the version it beats, where it lies
             changed.add(key)
-        place_message(rec, world, routes, out, contested=False)
-    msg_routes[mid] = {"c": rec["conversation_id"], "v": version_stamp(rec)}
-    out.msg_routes.add(mid)
-
-
-def place_message(
-    rec: Record, world: WorldOf, routes: dict[str, Route], out: FoldOutcome, contested: bool = True
-) -> bool:
-    """Into its conversation's world (an erased contact's too, where it waits, never
-    counted), or parked in the conversation's route until the conversation arrives."""
-    held, changed, key = _held(rec["conversation_id"], world, routes, out)
-    if contested and not contest(rec, held.get(rec["id"]), out):
-        return False
-    held[rec["id"]] = rec
+        held, changed, key = _held(vid, world, routes, out)
+    held[mid] = rec  # in its conversation's world (an erased contact's too, never counted), or parked
     changed.add(key)
-    return True
+    if route is None or here != vid:
+        msg_routes[mid] = {"c": vid}
+        out.msg_routes.add(mid)
 
 
 def _held(

@@ -30,11 +30,10 @@ class FoldOutcome:
 def version_stamp(rec: Record) -> Record:
     """What ``newer`` needs of a version, and none of its content.
 
-    An erased contact's world keeps one per conversation whose latest version names it,
-    and the route of an interaction or a message keeps its latest version's, so that
-    version keeps winning wherever the record lies, or once it is gone: an older version
-    naming another parent, arriving later, must not bring it back there (the latest
-    version wins, in any order). A newer one does move it, and replaces the stamp."""
+    An erased contact's world keeps one per conversation and interaction whose latest
+    version names it, so that version keeps winning once the record itself is gone: an
+    older version naming another contact, arriving later, must not bring it back there
+    (the latest version wins, in any order). A newer one does move it, and removes the stamp."""
     stamp: Record = {"updated_at": rec["updated_at"], "h": version_of(rec)}
     if rec.get("erased"):
         stamp["erased"] = True

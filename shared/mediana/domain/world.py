@@ -16,14 +16,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mediana.domain.child_routes import fold_interaction, fold_message
+from mediana.domain.child_routes import GONE, fold_interaction, fold_message
 from mediana.domain.contest import STAMP, FoldOutcome, bury, contest, erased_contact, version_stamp
 from mediana.domain.contrib import World, empty_world
 from mediana.domain.records import Record, upgrade
 
 Route = dict[str, Any]  # {"c": contact id or None, "m": {message id: record}} (m = parked messages)
-# an interaction's or a message's: {"c": its latest version's contact or conversation id,
-# "v": that version's ``version_stamp``} (``mediana.domain.child_routes``)
+# an interaction's or a message's: {"c": its latest version's contact or conversation id}
+# (``mediana.domain.child_routes``)
 _KIND_ORDER = {"tenant": 0, "user": 1, "group": 2, "contact": 3, "conversation": 4, "interaction": 5, "message": 6}
 
 
@@ -150,7 +150,8 @@ def fold(delta: Iterable[Record], state: LoadedState) -> FoldOutcome:
                 if rec.get("erased"):
                     gone = target.setdefault("gone", {})
                     gone.update((vid, version_stamp(cv)) for vid, cv in target["convs"].items())
-                    bury([*target["convs"].values(), *target["ints"].values()], out)  # routes keep their stamps
+                    target.setdefault(GONE, {}).update((i, version_stamp(it)) for i, it in target["ints"].items())
+                    bury([*target["convs"].values(), *target["ints"].values()], out)
                     target["convs"], target["ints"] = {}, {}  # messages stay: see ``_fold_conversation``
                 out.worlds.add(rec["id"])
         elif kind == "conversation":
