@@ -3,11 +3,13 @@ stack's resources created from template.yaml, and helpers to feed and read it.""
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,6 +63,16 @@ def stack(moto_endpoint: str) -> Iterator[Stack]:
 
 
 class Stack:
-    def __init__(self, store: object, pump: object) -> None:
+    def __init__(self, store: Any, pump: Any) -> None:
         self.store = store
         self.pump = pump
+
+    def feed(self, name: str, recs: list[dict[str, Any]], tenant: str = "acme") -> None:
+        """``recs`` as a JSON Lines file of ``tenant``'s, ingested, then one refresh."""
+        from mediana.services import aggregate
+        from mediana_cli.local import upload
+
+        lines = [json.dumps({**rec, "tenant_id": tenant}) for rec in recs]
+        upload(self.store, tenant, name, "\n".join(lines).encode())
+        self.pump.ingest()
+        aggregate.refresh_tenant(self.store, tenant)

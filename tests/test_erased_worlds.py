@@ -4,7 +4,6 @@ property tests in test_incremental_property found."""
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any
 
@@ -12,7 +11,6 @@ from helpers import fed, normalise
 from mediana.domain.sections import SECTIONS
 from mediana.services import aggregate
 from mediana.storage.generations import read_view
-from mediana_cli.local import upload
 from test_definitions import contact, conv, msg, reply
 
 TZ = "America/Santiago"
@@ -132,13 +130,6 @@ def test_a_message_moved_with_its_conversation_is_contested_where_it_lands() -> 
 # ---- through the store on moto: the stamp is written to the log and read back by a rebuild ----
 
 
-def _upload(stack: Any, name: str, recs: list[dict[str, Any]]) -> None:
-    lines = [json.dumps({**rec, "tenant_id": "acme"}) for rec in recs]
-    upload(stack.store, "acme", name, "\n".join(lines).encode())
-    stack.pump.ingest()
-    aggregate.refresh_tenant(stack.store, "acme")
-
-
 def _conversation_days(stack: Any) -> dict[Any, Any]:
     state = stack.store.get_state("acme")
     days = stack.store.day_docs(
@@ -154,8 +145,7 @@ def test_a_rebuilt_generation_reads_the_stamp_back_from_the_log_and_a_late_older
         conv("v1", "c1", STARTED, updated="2026-05-03T00:00:00Z"),
         conv("v1", "c2", STARTED, updated=V),
     )
-    _upload(
-        stack,
+    stack.feed(
         "a.jsonl",
         [
             contact("c1", CREATED, updated=V),
@@ -165,7 +155,7 @@ def test_a_rebuilt_generation_reads_the_stamp_back_from_the_log_and_a_late_older
         ],
     )
     assert _conversation_days(stack)  # v1 counts in c1's world
-    _upload(stack, "b.jsonl", [_tomb("c1")])
+    stack.feed("b.jsonl", [_tomb("c1")])
     assert _conversation_days(stack) == {}
     stamps = [r for r in stack.store.read_log("acme", 0, 10**6, 1000) if r["kind"] == "conversation"]
     assert len(stamps) == 1 and stamps[0].get("stamp") and "channel" not in stamps[0]
@@ -174,5 +164,5 @@ def test_a_rebuilt_generation_reads_the_stamp_back_from_the_log_and_a_late_older
     aggregate.refresh_tenant(stack.store, "acme")
     state = stack.store.get_state("acme")
     assert read_view(state).gen == 1 and not state.rebuild  # rebuilt from the log, and switched
-    _upload(stack, "c.jsonl", [older])  # late: it loses to the stamp, so v1 counts nowhere
+    stack.feed("c.jsonl", [older])  # late: it loses to the stamp, so v1 counts nowhere
     assert _conversation_days(stack) == {}

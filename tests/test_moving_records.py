@@ -7,7 +7,6 @@ oracle in test_incremental_property found."""
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any
 
@@ -15,7 +14,6 @@ from helpers import fed
 from mediana.services import aggregate
 from mediana.storage import keys
 from mediana.storage.generations import read_view
-from mediana_cli.local import upload
 from test_definitions import call, contact, conv, msg, reply
 
 TZ = "America/Santiago"
@@ -115,27 +113,20 @@ def test_a_message_parked_for_a_missing_conversation_leaves_it_when_a_newer_vers
 # ---- through the store on moto: the route is stored, and a rebuild reads the stamp back ----
 
 
-def _upload(stack: Any, name: str, recs: list[dict[str, Any]]) -> None:
-    lines = [json.dumps({**rec, "tenant_id": "acme"}) for rec in recs]
-    upload(stack.store, "acme", name, "\n".join(lines).encode())
-    stack.pump.ingest()
-    aggregate.refresh_tenant(stack.store, "acme")
-
-
 def _stored_calls(stack: Any) -> dict[str, int]:
     gen = read_view(stack.store.get_state("acme")).gen
     return _calls(stack.store.day_docs("acme", gen, ["cc"], date(2026, 3, 1), date(2026, 4, 30), consistent=True))
 
 
 def test_a_reassigned_call_moves_between_stored_worlds_and_an_erasure_outlives_a_rebuild(stack: Any) -> None:
-    _upload(stack, "a.jsonl", [contact("c1", CREATED), contact("c2", CREATED), call("i1", "c1", AT, updated=OLD)])
+    stack.feed("a.jsonl", [contact("c1", CREATED), contact("c2", CREATED), call("i1", "c1", AT, updated=OLD)])
     assert _stored_calls(stack) == {"c1": 1}
-    _upload(stack, "b.jsonl", [call("i1", "c2", AT, updated=NEW)])  # a merge reassigns it
+    stack.feed("b.jsonl", [call("i1", "c2", AT, updated=NEW)])  # a merge reassigns it
     assert _stored_calls(stack) == {"c2": 1}
     route = stack.store.get_docs(keys.interaction_routes_pk("acme", 0), ["i1"])["i1"][0]
     assert route == {"c": "c2"}  # where it lies now, and nothing of its content
 
-    _upload(stack, "c.jsonl", [ERASED])
+    stack.feed("c.jsonl", [ERASED])
     assert _stored_calls(stack) == {}
     calls = [r for r in stack.store.read_log("acme", 0, 10**6, 1000) if r["kind"] == "interaction"]
     assert len(calls) == 1 and calls[0].get("stamp") and "outcome" not in calls[0]
@@ -143,7 +134,7 @@ def test_a_reassigned_call_moves_between_stored_worlds_and_an_erasure_outlives_a
     stack.store.mark_due("acme", 0, rebuild=True)
     aggregate.refresh_tenant(stack.store, "acme")
     assert read_view(stack.store.get_state("acme")).gen == 1
-    _upload(stack, "d.jsonl", [call("i1", "c1", AT, updated=OLD)])  # late and older: it loses to the stamp
+    stack.feed("d.jsonl", [call("i1", "c1", AT, updated=OLD)])  # late and older: it loses to the stamp
     assert _stored_calls(stack) == {}
 
 
@@ -153,11 +144,11 @@ def _stored_replies(stack: Any) -> dict[str, list[int]]:
 
 
 def test_a_moved_reply_leaves_its_stored_world_and_a_late_older_version_loses_to_its_route(stack: Any) -> None:
-    _upload(stack, "a.jsonl", [*_two_conversations(), reply("r1", "v1", "2026-03-31T10:05:00Z", updated=OLD)])
+    stack.feed("a.jsonl", [*_two_conversations(), reply("r1", "v1", "2026-03-31T10:05:00Z", updated=OLD)])
     assert _stored_replies(stack) == {"whatsapp": [300]}
-    _upload(stack, "b.jsonl", [reply("r1", "v2", "2026-03-31T10:06:00Z", updated=NEW)])
+    stack.feed("b.jsonl", [reply("r1", "v2", "2026-03-31T10:06:00Z", updated=NEW)])
     assert _stored_replies(stack) == {"email": [360]}
     route = stack.store.get_docs(keys.message_routes_pk("acme", 0), ["r1"])["r1"][0]
     assert route == {"c": "v2"}
-    _upload(stack, "c.jsonl", [reply("r1", "v1", "2026-03-31T10:05:00Z", updated=OLD)])  # a replay, late
+    stack.feed("c.jsonl", [reply("r1", "v1", "2026-03-31T10:05:00Z", updated=OLD)])  # a replay, late
     assert _stored_replies(stack) == {"email": [360]}
