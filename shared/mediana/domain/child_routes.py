@@ -32,8 +32,9 @@ def message_ids(delta: Iterable[Record]) -> set[str]:
 
 
 def fold_interaction(rec: Record, world: WorldOf, routes: dict[str, Route], out: FoldOutcome) -> None:
-    """Routes: interaction id -> {"c": contact id}. The version it lies as is contested in
-    that world: the record, or the stamp an erased contact's world keeps of it (``GONE``)."""
+    """Routes: interaction id -> {"c": contact id}. Contested against what lies in the
+    world the route points to: the record, or the stamp an erased contact's world keeps of
+    it (``GONE``)."""
     iid, cid = rec["id"], rec["contact_id"]
     route = routes.get(iid)
     here = cid if route is None else route["c"]  # no route: a first version, or stored before routes

@@ -3,9 +3,9 @@
 A *world* holds the latest version of a contact and of every record that hangs
 off it. Conversations are routed through a *route* (conversation -> contact) that
 also parks messages whose conversation has not arrived yet, so a missing parent
-is kept and counts once it arrives. Interactions have routes too (interaction ->
-contact, and its latest version's stamp), so a version naming another contact moves
-the interaction instead of leaving a copy behind. Merging is "latest ``updated_at`` wins, ties
+is kept and counts once it arrives. Interactions and messages have routes of their
+own (``mediana.domain.child_routes``), so a version naming another parent moves the
+record instead of leaving a copy behind. Merging is "latest ``updated_at`` wins, ties
 broken by version hash", a commutative, idempotent max: any split, order or
 duplication of the same records folds to the same worlds.
 """
