@@ -13,7 +13,8 @@ from typing import Any
 from helpers import fed
 from mediana.services import aggregate
 from mediana.storage import keys
-from mediana.storage.generations import read_view
+from mediana.storage.generations import LAYOUT, read_view
+from mediana.storage.models import TenantState
 from test_definitions import call, contact, conv, msg, reply
 
 TZ = "America/Santiago"
@@ -152,3 +153,21 @@ def test_a_moved_reply_leaves_its_stored_world_and_a_late_older_version_loses_to
     assert route == {"c": "v2"}
     stack.feed("c.jsonl", [reply("r1", "v1", "2026-03-31T10:05:00Z", updated=OLD)])  # a replay, late
     assert _stored_replies(stack) == {"email": [360]}
+
+
+def test_a_generation_folded_before_routes_is_rebuilt_once_on_its_next_delta(stack: Any) -> None:
+    """A generation stored before interactions had routes (none stored, no layout on the
+    state): a version moving a call would find no route and leave the first copy counted.
+    Its next delta rebuilds it from the log first, so the call counts once, where it went."""
+    stack.feed("a.jsonl", [contact("c1", CREATED), contact("c2", CREATED), call("i1", "c1", AT, updated=OLD)])
+    state = stack.store.get_state("acme")
+    assert state.layout == LAYOUT and read_view(state).gen == 0
+    stack.store.delete_partition(keys.interaction_routes_pk("acme", 0))  # as the former fold left it
+    TenantState(keys.tenant_pk("acme"), keys.STATE_SK).update(actions=[TenantState.layout.remove()])
+
+    stack.feed("b.jsonl", [call("i1", "c2", AT, updated=NEW)])
+    state = stack.store.get_state("acme")
+    assert read_view(state).gen == 1 and state.layout == LAYOUT
+    assert _stored_calls(stack) == {"c2": 1}
+    stack.feed("c.jsonl", [call("i1", "c1", AT, updated=OLD)])  # and no second rebuild
+    assert read_view(stack.store.get_state("acme")).gen == 1 and _stored_calls(stack) == {"c2": 1}

@@ -220,6 +220,7 @@ def _one_batch(
             "data_through": format_us(data_through),
             "computed_at": format_us(computed),
             "presets_as_of": presets_mark(today),
+            **generations.layout_fields(state),
             **(generations.switch_fields(state, computed // US) if final else {}),
         },
     }
@@ -287,7 +288,7 @@ def refresh_tenant(
                 total.bytes_written += _resume(store, tenant, state, owner)
                 total.resumed = True
                 continue
-            if state.rebuild:
+            if state.rebuild or generations.former_layout(state):  # asked for, or folded the former way
                 _reset(store, tenant, state, _current_tenant_record(store, tenant, state), owner)
                 total.rebuilt = True
                 continue

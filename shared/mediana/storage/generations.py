@@ -17,6 +17,10 @@ from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
 RETIRE_GRACE_S = 300  # far longer than a read (state, then documents) can take
+# How a generation's documents are folded. 2: interactions and messages have routes
+# (mediana.domain.child_routes); none: before them, when a record moved to another parent
+# stayed counted where it was. A generation folded in a former layout is rebuilt once.
+LAYOUT = 2
 
 
 class _State(Protocol):
@@ -28,6 +32,7 @@ class _State(Protocol):
     computed_at: Any
     cursor: Any
     presets_as_of: Any
+    layout: Any
 
 
 @dataclass(frozen=True)
@@ -84,7 +89,20 @@ def rebuild_fields(state: _State, tz: str, now_s: int) -> dict[str, Any]:
         "tz": tz,
         "presets_as_of": None,
         "rebuild": None,
+        "layout": LAYOUT,
     }
+
+
+def former_layout(state: _State) -> bool:
+    """Has the building generation folded data in a layout before ``LAYOUT``? Its stored
+    documents lack what today's fold relies on (routes): only a rebuild from the log mends
+    them. An empty generation takes today's layout with its first batch."""
+    return state.layout != LAYOUT and (int(state.cursor or 0) > 0 or bool(state.presets_as_of))
+
+
+def layout_fields(state: _State) -> dict[str, Any]:
+    """The layout a batch commits: today's, into a generation that had folded nothing."""
+    return {"layout": LAYOUT} if state.layout != LAYOUT and not former_layout(state) else {}
 
 
 def switch_fields(state: _State, now_s: int) -> dict[str, Any]:

@@ -82,6 +82,7 @@ class TenantState(Model):
     live = UnicodeAttribute(null=True)  # JSON: the complete generation readers use while a rebuild runs
     retired = UnicodeAttribute(null=True)  # JSON: superseded generations left to delete
     tz_pin = UnicodeAttribute(null=True)  # JSON: the tenant record that chose a rebuild's time zone
+    layout = NumberAttribute(null=True)  # how the building generation was folded (generations.LAYOUT)
     due_index = DueIndex()
 
 
