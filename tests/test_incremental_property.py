@@ -82,7 +82,7 @@ def conv_rec(i: int, moving: bool = False) -> st.SearchStrategy[dict[str, Any]]:
             "group_id": "g1",
             "owner_id": "u1",
         },
-        # moving: versions may name different contacts (test_moving_conversations...)
+        # moving: versions may name different contacts (test_records_moving_between_parents...)
         versions,
         st.sampled_from(CONTACTS) if moving else st.just(CONTACTS[i % len(CONTACTS)]),
         instants,
@@ -193,13 +193,14 @@ def test_incremental_refresh_equals_full_rebuild(case: tuple[list[dict[str, Any]
 
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(arrivals(moving=True))
-def test_moving_conversations_give_the_same_result_in_any_split(
+def test_records_moving_between_parents_give_the_same_result_in_any_split(
     case: tuple[list[dict[str, Any]], list[list[dict[str, Any]]]],
 ) -> None:
     """Conversations and interactions whose versions name different contacts, some of
-    them erased: the latest version decides where each counts, or that it counts nowhere,
-    in any order and split. With messages: one that arrives while its conversation names
-    an erased contact counts again once a newer version moves the conversation to a live one."""
+    them erased, and messages whose versions name different conversations: the latest
+    version decides where each counts, or that it counts nowhere, in any order and split.
+    A message that arrives while its conversation names an erased contact counts again
+    once a newer version moves the conversation to a live one."""
     _check_incremental_equals_full(case)
 
 
