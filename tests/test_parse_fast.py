@@ -8,7 +8,7 @@ import hashlib
 import json
 from typing import Any
 
-from hypothesis import assume, event, given, settings
+from hypothesis import assume, event, example, given, settings
 from hypothesis import strategies as st
 from line_strategies import FIELD_VALUES, LINES, NUMBERS, TEXT, VALID
 from mediana.domain.records import Rejection, parse_line, parse_line_reference
@@ -42,6 +42,7 @@ _RECORD_VALUES = st.none() | st.booleans() | NUMBERS | TEXT | st.lists(TEXT | NU
 
 @settings(max_examples=600, deadline=None)
 @given(st.dictionaries(st.sampled_from(list(FIELD_VALUES) + ["h", "ns", "é"]), _RECORD_VALUES, max_size=8))
+@example({"kind": "\x7f"})  # DEL: json escapes it, orjson does not (found by this test in CI)
 def test_the_fast_version_hash_is_the_digest_of_jsons_canonical_form(record: dict[str, Any]) -> None:
     expected = hashlib.blake2b(_canonical_reference(record), digest_size=6).hexdigest()
     assert version_hash(record) == expected

@@ -20,14 +20,14 @@ def version_hash(record: Record) -> str:
     The digest is of ``json.dumps(record, sort_keys=True, separators=(",", ":"))``,
     forever: versions stored before it was computed on demand carry it. orjson writes
     the same bytes, ~4x faster, whenever no string needed escaping (its output is ASCII
-    without a backslash: ``json`` escapes non-ASCII, orjson does not) and no value is a
-    float (the two spell exponents differently); anything else takes ``json``."""
+    without a backslash or a DEL: ``json`` escapes non-ASCII and DEL, orjson does not) and
+    no value is a float (the two spell exponents differently); anything else takes ``json``."""
     try:
         canonical = orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
     except TypeError:  # an int beyond 64 bits
         canonical = _canonical_reference(record)
     else:
-        if not canonical.isascii() or b"\\" in canonical or _has_float(record):
+        if not canonical.isascii() or b"\\" in canonical or b"\x7f" in canonical or _has_float(record):
             canonical = _canonical_reference(record)
     return hashlib.blake2b(canonical, digest_size=6).hexdigest()
 
