@@ -1,6 +1,6 @@
 """Contesting versions while folding (pure Python): which of two versions stays, what the
 loser leaves in the log, and the stamps that let a version keep winning once its record is
-gone (buried under an erased contact, or kept only in a route)."""
+gone (buried under an erased contact)."""
 
 from __future__ import annotations
 

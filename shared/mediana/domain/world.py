@@ -16,14 +16,14 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mediana.domain.child_routes import GONE, fold_interaction, fold_message
+from mediana.domain.child_routes import GONE, Route, fold_interaction, fold_message
 from mediana.domain.contest import STAMP, FoldOutcome, bury, contest, erased_contact, version_stamp
 from mediana.domain.contrib import World, empty_world
 from mediana.domain.records import Record, upgrade
 
-Route = dict[str, Any]  # {"c": contact id or None, "m": {message id: record}} (m = parked messages)
-# an interaction's or a message's: {"c": its latest version's contact or conversation id}
-# (``mediana.domain.child_routes``)
+# A conversation's Route: {"c": contact id or None, "m": {message id: record}} (m = parked
+# messages); an interaction's or a message's: {"c": its latest version's contact or
+# conversation id} (``mediana.domain.child_routes``).
 _KIND_ORDER = {"tenant": 0, "user": 1, "group": 2, "contact": 3, "conversation": 4, "interaction": 5, "message": 6}
 
 
