@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -14,6 +14,7 @@ from mediana.domain.ranges import resolve_range
 from mediana.domain.records import parse_record
 from mediana.domain.reports import Roster, build_report
 from mediana.domain.sections import RangeSummary
+from mediana.domain.timeutil import now_utc
 from mediana.domain.versions import newer
 from mediana.domain.world import LoadedState
 from mediana.storage import blobs
@@ -35,7 +36,7 @@ def midday_zone() -> str:
     """A zone where it is now mid-afternoon (13:30-16:30). The demo's data ends now, so a
     test that needs a today with data, or a fixed number of records, must not run in a zone
     whose day has just begun; with this, no wall-clock hour does that."""
-    now = datetime.now(UTC)
+    now = now_utc()
 
     def from_three_pm(zone: str) -> float:
         local = now.astimezone(ZoneInfo(zone))

@@ -345,11 +345,10 @@ def test_interaction_reports_through_the_api_for_two_tenants(stack: Any) -> None
 
 
 def test_the_scheduler_sends_ten_to_a_request_and_a_refused_tenant_stays_due(stack: Any, monkeypatch: Any) -> None:
-    import time
-
+    from mediana.domain.timeutil import now_s
     from mediana.services.scheduling import schedule
 
-    now = int(time.time())
+    now = now_s()
     tenants = [f"t{i:02d}" for i in range(25)]
     for tenant in tenants:
         stack.store.mark_due(tenant, now - 1)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,7 +20,7 @@ from mediana.domain.presets import build_presets, merged
 from mediana.domain.ranges import PRESETS, preset_range
 from mediana.domain.records import parse_record
 from mediana.domain.sections import SECTIONS, keeps_today_apart
-from mediana.domain.timeutil import local_today
+from mediana.domain.timeutil import local_today, now_utc
 from mediana.domain.world import LoadedState
 from mediana.services import aggregate, readapi
 from mediana.storage import keys
@@ -88,7 +88,7 @@ def _both_paths(tenant: str) -> int:
 
 def _newer(stack: Any, tenant: str, day_offset: int) -> None:
     """A new conversation with two messages on today - day_offset (local), as the CRM sends it."""
-    local = datetime.now(UTC).astimezone(ZoneInfo(TZ)) - timedelta(days=day_offset)
+    local = now_utc().astimezone(ZoneInfo(TZ)) - timedelta(days=day_offset)
     at = local.replace(hour=0, minute=5, second=0, microsecond=0).astimezone(UTC)
     stamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
     later = (at + timedelta(minutes=3)).strftime("%Y-%m-%dT%H:%M:%SZ")

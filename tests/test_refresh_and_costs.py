@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import pytest
-from mediana.domain.timeutil import parse_instant
+from mediana.domain.timeutil import now_s, parse_instant
 from mediana.metering.meter import METER, SHARED
 from mediana.metering.pricing import FIELDS
 from mediana.services.auth import mint
@@ -216,8 +216,6 @@ def test_concurrent_retries_with_one_idempotency_key_get_409_not_500(stack: Any,
 
 
 def test_an_operators_refresh_is_not_throttled_by_the_tenants_cooldown(stack: Any) -> None:
-    import time
-
     from mediana.services import refresh
 
     _loaded(stack, "acme")
@@ -225,7 +223,7 @@ def test_an_operators_refresh_is_not_throttled_by_the_tenants_cooldown(stack: An
     assert status == 202
     stack.pump.drain()
     assert api("POST", "/v1/refresh", "acme", ["admin"])[0] == 429  # the tenant's button cools down
-    answer = refresh.request_refresh(stack.store, "acme", int(time.time()), "cli", cooldown=False)
+    answer = refresh.request_refresh(stack.store, "acme", now_s(), "cli", cooldown=False)
     assert answer.status == 202 and answer.body["refresh_id"] != first["refresh_id"]
     stack.pump.drain()
     assert stack.store.get_refresh("acme", answer.body["refresh_id"])["status"] == "succeeded"

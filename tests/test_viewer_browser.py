@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 import pytest
 from conftest import ROOT, _free_port
+from mediana.domain.timeutil import now_utc
 from mediana.services.auth import mint
 from mediana_cli.demo import generate, write_jsonl
 from mediana_cli.local import call_api, serve_api, upload
@@ -267,7 +268,7 @@ def test_finance_sees_every_tenants_costs_and_gets_the_csv(page: Any, viewer: tu
 
     METER.flush(stack.store)
     sign_in(page, url, "ops · finance")
-    month = time.strftime("%Y-%m", time.gmtime())
+    month = now_utc().strftime("%Y-%m")  # the stack's month (its clock may be shifted)
     page.goto(f"{url}/#/costs?month={month}")
     page.wait_for_selector('section[data-list="costs"] tr.total')
     report = api_json(f"/v1/costs?month={month}", "ops", ["finance"])

@@ -16,6 +16,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from mediana.domain.timeutil import now_utc
+
 ZONES = ("America/Argentina/Buenos_Aires", "America/Mexico_City", "Europe/Madrid", "America/Bogota", "UTC")
 ORIGINS = (("Facebook Ads", 30), ("Web form", 22), ("Instagram", 14), ("Referral", 8), ("Google Ads", 12), (None, 6))
 CHANNELS = (("whatsapp", 60), ("messenger", 12), ("instagram", 10), ("email", 8), ("webchat", 6), ("sms", 4))
@@ -54,7 +56,7 @@ def end_of_local_day(tenant: str, seed: int, at: datetime | None = None) -> date
     whose last 24 hours are that whole local day, as a day of quarter-hour deltas is when each
     is refreshed within its quarter-hour (the benches process a day at once)."""
     tz = ZoneInfo(tenant_zone(tenant, seed))
-    local = (at or datetime.now(UTC)).astimezone(tz)
+    local = (at or now_utc()).astimezone(tz)
     midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time(), tz)
     return (midnight - timedelta(seconds=1)).astimezone(UTC)
 
@@ -65,7 +67,7 @@ def generate(
     rng = random.Random(f"{tenant}:{seed}")
     tz_name = timezone or ZONES[rng.randrange(len(ZONES))]  # as tenant_zone
     tz = ZoneInfo(tz_name)
-    now = (now or datetime.now(UTC)).replace(microsecond=0)
+    now = (now or now_utc()).replace(microsecond=0)
     start_day = (now.astimezone(tz) - timedelta(days=days - 1)).date()
     base = datetime.combine(start_day, datetime.min.time(), tz)
     out: list[dict[str, Any]] = []

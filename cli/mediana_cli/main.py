@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from mediana.domain.timeutil import now_s
 from mediana.services.auth import mint
 from mediana.storage.generations import read_view
 
@@ -131,11 +132,11 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     from mediana.services import refresh
 
     store = _store()
-    now_s = int(time.time())
+    asked_at = now_s()
     if args.rebuild:
-        store.mark_due(args.tenant, now_s, rebuild=True)
+        store.mark_due(args.tenant, asked_at, rebuild=True)
     # an operator's refresh: never throttled by the tenant-facing cool-down
-    answer = refresh.request_refresh(store, args.tenant, now_s, "cli", cooldown=False)
+    answer = refresh.request_refresh(store, args.tenant, asked_at, "cli", cooldown=False)
     refresh_id = answer.body["refresh_id"]
     if not (args.inline or args.wait):
         print(json.dumps(answer.body))
@@ -143,17 +144,17 @@ def cmd_refresh(args: argparse.Namespace) -> int:
     from mediana_cli.progress import FoldProgress
 
     with FoldProgress(store, [args.tenant]):  # records folded so far, while it runs
-        return _refresh_and_wait(args, store, refresh_id, now_s)
+        return _refresh_and_wait(args, store, refresh_id, asked_at)
 
 
-def _refresh_and_wait(args: argparse.Namespace, store: Any, refresh_id: str, now_s: int) -> int:
+def _refresh_and_wait(args: argparse.Namespace, store: Any, refresh_id: str, asked_at: int) -> int:
     from mediana.services import refresh
 
     if args.inline:  # run it in this process (under the tenant's lease, like the queue's runs)
         from mediana.services.aggregate import refresh_tenant
         from mediana.storage.store import TenantBusy
 
-        if refresh.start(store, args.tenant, refresh_id, now_s, 1):
+        if refresh.start(store, args.tenant, refresh_id, asked_at, 1):
             deadline = time.monotonic() + args.timeout
             while True:
                 try:
@@ -166,7 +167,7 @@ def _refresh_and_wait(args: argparse.Namespace, store: Any, refresh_id: str, now
                     time.sleep(2)
             state = store.get_state(args.tenant)
             through = read_view(state).data_through
-            refresh.finish(store, args.tenant, refresh_id, int(time.time()), data_through=through)
+            refresh.finish(store, args.tenant, refresh_id, now_s(), data_through=through)
     deadline = time.monotonic() + args.timeout
     while time.monotonic() < deadline:
         record = store.get_refresh(args.tenant, refresh_id)

@@ -7,7 +7,6 @@ import functools
 import hashlib
 import json
 import os
-import time
 import warnings
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -17,6 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValida
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from mediana.domain.timeutil import now_s, now_utc
 from mediana.metering.costs import MONTH, month_rows, to_csv
 from mediana.metering.meter import METER, metered
 from mediana.services.auth import ROLES, AuthError, Principal, authenticate
@@ -211,7 +211,7 @@ def _idempotent_refresh() -> tuple[Any, Any]:
 
 
 def _refresh_now(principal: Principal) -> dict[str, Any]:
-    answer = request_refresh(tenant_store(principal), principal.tenant_id, int(time.time()), principal.subject)
+    answer = request_refresh(tenant_store(principal), principal.tenant_id, now_s(), principal.subject)
     if answer.status == 429:
         raise _CoolingDown(answer)
     return answer.body
@@ -287,7 +287,7 @@ def get_refresh(refresh_id: Annotated[str, Path(description="from POST /v1/refre
         if scoped.get_state(principal.tenant_id) is None:  # no such tenant: no row invented
             METER.rebook(principal.tenant_id)
         raise ApiError(404, "not_found", f"no refresh {refresh_id!r} for this tenant")
-    return _refresh_response(public(record, int(time.time())), 200)
+    return _refresh_response(public(record, now_s()), 200)
 
 
 @app.get(
@@ -308,7 +308,7 @@ def get_costs(
     principal = _principal("finance", params=("month", "format"), bill_tenant=False)
     if principal.tenant_id != store().cfg.finance_tenant:  # every tenant's costs: the operator's only
         raise AuthError(403, "the finance role is honoured for the operator's tenant only")
-    month = month or time.strftime("%Y-%m", time.gmtime())
+    month = month or now_utc().strftime("%Y-%m")
     if not MONTH.fullmatch(month):
         raise bad_param("month", f"expected YYYY-MM, got {month!r}")
     if format_ not in (None, "json", "csv"):

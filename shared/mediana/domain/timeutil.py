@@ -5,10 +5,18 @@ input contract says: integers keep ordering and durations exact (whole seconds
 truncated toward zero from the exact difference) and are cheap to compare and
 store. The stack's own clock readings that are persisted (a log entry's receipt,
 an in-flight ingest block) stay in microseconds: ``now_us``/``format_us``.
+
+``now_ns`` is the stack's one clock: what day it is for the reports, receipts, leases,
+schedules, refresh statuses. ``MEDIANA_CLOCK_SHIFT_S`` (whole seconds, unset in every
+deployment) moves it, so a test run or a benchmark can live at a chosen instant and be
+repeated there (tests/conftest.py: ``MEDIANA_TEST_NOW``). What another service reads or
+writes by its own clock keeps real time: a token's or an assumed role's expiry, a DynamoDB
+TTL attribute.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -176,8 +184,33 @@ def format_instant(ns: int) -> str:
     return f"{text}.{frac:09d}Z"
 
 
+CLOCK_SHIFT_ENV = "MEDIANA_CLOCK_SHIFT_S"
+
+
+def clock_shift_s() -> int:
+    """Seconds the stack's clock runs ahead of real time (0 unless a run asks otherwise)."""
+    text = os.environ.get(CLOCK_SHIFT_ENV, "").strip()
+    if not text:
+        return 0
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"{CLOCK_SHIFT_ENV}={text!r}: expected whole seconds") from None
+
+
 def now_ns() -> int:
-    return (datetime.now(UTC) - _EPOCH) // timedelta(microseconds=1) * NS_PER_US
+    """The stack's clock (see the module's docstring), microsecond resolution."""
+    real = (datetime.now(UTC) - _EPOCH) // timedelta(microseconds=1) * NS_PER_US
+    return real + clock_shift_s() * NS_PER_SECOND
+
+
+def now_s() -> int:
+    return now_ns() // NS_PER_SECOND
+
+
+def now_utc() -> datetime:
+    """The stack's clock as an aware datetime (microseconds)."""
+    return _EPOCH + timedelta(microseconds=now_ns() // NS_PER_US)
 
 
 def now_us() -> int:

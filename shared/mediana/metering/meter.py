@@ -23,9 +23,9 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime
 from typing import Any, Protocol, TypeVar
 
+from mediana.domain.timeutil import now_utc
 from mediana.metering.capacity import units_for
 
 SHARED = "(shared)"  # outside the tenant-id alphabet: no tenant can book into it
@@ -193,7 +193,7 @@ class Meter:
         ``min_interval_s`` lets a busy read function batch several invocations."""
         if not self.counts or time.monotonic() - self._last_flush < min_interval_s:
             return 0
-        day = today or datetime.now(UTC).date().isoformat()
+        day = today or now_utc().date().isoformat()
         counts, self.counts = self.counts, {}
         self._paused = True  # the ledger's own writes are booked explicitly below, not re-metered
         try:
