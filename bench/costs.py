@@ -15,11 +15,12 @@ Usage: python bench/costs.py [history_days] [contacts_per_day] [reads_per_day]
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 import time
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 sys.path[:0] = ["shared", "cli", "."]
@@ -40,7 +41,7 @@ def main() -> None:
     pump = stack.pump
     from mediana.domain.definitions import REPORTS
     from mediana.domain.ranges import preset_range
-    from mediana.domain.timeutil import local_today
+    from mediana.domain.timeutil import CLOCK_SHIFT_ENV, local_today, now_s, now_utc
     from mediana.metering.meter import METER
     from mediana.services.aggregate import presets_mark
     from mediana.services.auth import mint
@@ -52,9 +53,11 @@ def main() -> None:
     # 24 hours: run after the tenant's midnight, the day was yesterday's, rewriting the buckets of
     # yesterday 96 times, as only a catch-up after an outage would: 65-123 WRU by the hour run.)
     end = end_of_local_day("busy", 3)
-    if (end - datetime.now(UTC)).total_seconds() < 600:  # the day would roll during the run
-        print("the busy tenant's local midnight is under 10 minutes away: run after it")
-        sys.exit(2)
+    # The stack's clock (timeutil) is pinned to that day's local noon: the day cannot roll during
+    # the run, whatever the hour it starts (it refused to start within 10 minutes of midnight).
+    noon = end - timedelta(seconds=86399) + timedelta(hours=12)
+    os.environ[CLOCK_SHIFT_ENV] = str(math.ceil((noon - datetime.now(UTC)).total_seconds()))
+    print(f"the stack's clock starts at {now_utc():%Y-%m-%dT%H:%M:%SZ}, the busy tenant's local noon")
     cutoff = (end - timedelta(seconds=86399)).strftime("%Y-%m-%dT%H:%M:%SZ")
     busy = [json.loads(x) for x in write_jsonl(generate("busy", history + 1, 3, per_day, now=end))]
     old = [r for r in busy if r["updated_at"] < cutoff]
@@ -65,8 +68,8 @@ def main() -> None:
     upload(store, "quiet", "history.jsonl", "\n".join(quiet).encode())
     pump.drain()
     print(f"history: busy {len(old)} lines, quiet {len(quiet)} lines, loaded in {time.perf_counter() - t0:.0f}s")
-    month = time.strftime("%Y-%m", time.gmtime())
-    span = preset_range("last_365_days", date.today())
+    month = now_utc().strftime("%Y-%m")
+    span = preset_range("last_365_days", now_utc().date())
 
     def ledger() -> dict[str, dict[str, float]]:
         METER.flush(store)
@@ -90,7 +93,7 @@ def main() -> None:
             ExpressionAttributeValues={":d": {"S": presets_mark(yesterday)}},
         )
         if wake:
-            store.mark_due(tenant, int(time.time()))
+            store.mark_due(tenant, now_s())
 
     def one_day() -> tuple[dict[str, dict[str, float]], float]:
         before = ledger()
@@ -120,7 +123,7 @@ def main() -> None:
             f"/v1/reports/response-time?from={span.start}&to={span.end}",
             {"Authorization": f"Bearer {mint('quiet', ['viewer'])}"},
         )
-        store.enqueue("quiet", "presets", f"quiet:presets:{time.time()}")
+        store.enqueue("quiet", "presets", f"quiet:presets:{now_s()}")
         quarter_hour(pump)
         read = ledger()["quiet"]
         delta["quiet-read"] = {k: read.get(k, 0.0) - before.get("quiet", {}).get(k, 0.0) for k in read}
@@ -132,7 +135,7 @@ def main() -> None:
     # baseline: what rebuilding the busy tenant from its whole log on every tick would meter
     before = ledger()
     started = time.perf_counter()
-    store.mark_due("busy", int(time.time()), rebuild=True)
+    store.mark_due("busy", now_s(), rebuild=True)
     pump.drain()
     after = ledger()
     one = {k: after["busy"].get(k, 0.0) - before["busy"].get(k, 0.0) for k in after["busy"]}
