@@ -11,42 +11,33 @@ order. A route is written for a record's first version and when it moves, by no 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from typing import Any
 
-from mediana.domain.contest import STAMP, FoldOutcome, bury, contest, erased_contact, version_stamp
+from mediana.domain.contest import GONE_INTS, STAMP, FoldOutcome, bury, contest, erased_contact, version_stamp
 from mediana.domain.contrib import World
 from mediana.domain.records import Record
 
 Route = dict[str, Any]
 WorldOf = Callable[[str], World]
-GONE = "gone_ints"  # in an erased contact's world: interaction id -> the stamp of its latest version
-
-
-def interaction_ids(delta: Iterable[Record]) -> set[str]:
-    return {r["id"] for r in delta if r["kind"] == "interaction"}
-
-
-def message_ids(delta: Iterable[Record]) -> set[str]:
-    return {r["id"] for r in delta if r["kind"] == "message"}
 
 
 def fold_interaction(rec: Record, world: WorldOf, routes: dict[str, Route], out: FoldOutcome) -> None:
     """Routes: interaction id -> {"c": contact id}. Contested against what lies in the
     world the route points to: the record, or the stamp an erased contact's world keeps of
-    it (``GONE``)."""
+    it (``GONE_INTS``)."""
     iid, cid = rec["id"], rec["contact_id"]
     route = routes.get(iid)
     here = cid if route is None else route["c"]  # no route: a first version, or stored before routes
     source = world(here)
     current = source["ints"].get(iid)
-    if current is None and GONE in source:
-        current = source[GONE].get(iid)
+    if current is None and GONE_INTS in source:
+        current = source[GONE_INTS].get(iid)
     if not contest(rec, current, out):
         return
     target = source
     if here != cid:
-        if source["ints"].pop(iid, None) is not None or source.get(GONE, {}).pop(iid, None) is not None:
+        if source["ints"].pop(iid, None) is not None or source.get(GONE_INTS, {}).pop(iid, None) is not None:
             out.worlds.add(here)
         target = world(cid)
     if route is None or here != cid:
@@ -55,11 +46,11 @@ def fold_interaction(rec: Record, world: WorldOf, routes: dict[str, Route], out:
     if rec.get(STAMP) or erased_contact(target):
         bury([rec], out)  # counts nowhere: only its stamp is kept, here and in the log
         target["ints"].pop(iid, None)
-        target.setdefault(GONE, {})[iid] = version_stamp(rec)
+        target.setdefault(GONE_INTS, {})[iid] = version_stamp(rec)
     else:
         target["ints"][iid] = rec
-        if GONE in target:
-            target[GONE].pop(iid, None)
+        if GONE_INTS in target:
+            target[GONE_INTS].pop(iid, None)
     out.worlds.add(cid)
 
 

@@ -13,6 +13,10 @@ from mediana.domain.records import NS_MARK, Record
 from mediana.domain.versions import newer, version_of
 
 STAMP = "stamp"  # marks a stamp record in the log (``stamp_record``)
+# An erased contact's world keeps the stamps (``version_stamp``) of what was buried in it, in
+# two maps: a conversation and an interaction may share an id. The names are stored keys.
+GONE_CONVS = "gone"  # conversation id -> the stamp of its latest version
+GONE_INTS = "gone_ints"  # interaction id -> the stamp of its latest version
 
 
 @dataclass

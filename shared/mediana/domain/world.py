@@ -12,12 +12,21 @@ duplication of the same records folds to the same worlds.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mediana.domain.child_routes import GONE, Route, fold_interaction, fold_message
-from mediana.domain.contest import STAMP, FoldOutcome, bury, contest, erased_contact, version_stamp
+from mediana.domain.child_routes import Route, fold_interaction, fold_message
+from mediana.domain.contest import (
+    GONE_CONVS,
+    GONE_INTS,
+    STAMP,
+    FoldOutcome,
+    bury,
+    contest,
+    erased_contact,
+    version_stamp,
+)
 from mediana.domain.contrib import World, empty_world
 from mediana.domain.records import Record, upgrade
 
@@ -66,55 +75,6 @@ def upgrade_directory(directory: dict[str, Any]) -> dict[str, Any]:
     return directory
 
 
-def route_ids(delta: Iterable[Record], msg_routes: Mapping[str, Route] | None = None) -> set[str]:
-    """Conversations whose route the delta needs (second load, after the routes of its
-    interactions and messages: a message's route names the conversation it lies in)."""
-    ids: set[str] = set()
-    for r in delta:
-        if r["kind"] == "conversation":
-            ids.add(r["id"])
-        elif r["kind"] == "message":
-            ids.add(r["conversation_id"])
-            found = (msg_routes or {}).get(r["id"])
-            if found:
-                ids.add(found["c"])
-    return ids
-
-
-def touched_contacts(
-    delta: Iterable[Record],
-    routes: Mapping[str, Route],
-    int_routes: Mapping[str, Route] | None = None,
-    msg_routes: Mapping[str, Route] | None = None,
-) -> set[str]:
-    """Contacts whose world the delta may change (third load)."""
-    ids: set[str] = set()
-
-    def world_of(vid: str) -> None:
-        route = routes.get(vid)
-        if route and route.get("c"):
-            ids.add(route["c"])
-
-    for r in delta:
-        kind = r["kind"]
-        if kind == "contact":
-            ids.add(r["id"])
-        elif kind == "conversation":
-            ids.add(r["contact_id"])
-            world_of(r["id"])
-        elif kind == "interaction":
-            ids.add(r["contact_id"])
-            found = (int_routes or {}).get(r["id"])
-            if found:
-                ids.add(found["c"])  # where its latest version counts now
-        elif kind == "message":
-            world_of(r["conversation_id"])
-            found = (msg_routes or {}).get(r["id"])
-            if found:
-                world_of(found["c"])  # where its latest version lies now
-    return ids
-
-
 def fold(delta: Iterable[Record], state: LoadedState) -> FoldOutcome:
     """Apply ``delta`` to ``state`` in place; returns what changed."""
     out = FoldOutcome()
@@ -148,9 +108,9 @@ def fold(delta: Iterable[Record], state: LoadedState) -> FoldOutcome:
             if contest(rec, target["contact"], out):
                 target["contact"] = rec
                 if rec.get("erased"):
-                    gone = target.setdefault("gone", {})
+                    gone = target.setdefault(GONE_CONVS, {})
                     gone.update((vid, version_stamp(cv)) for vid, cv in target["convs"].items())
-                    target.setdefault(GONE, {}).update((i, version_stamp(it)) for i, it in target["ints"].items())
+                    target.setdefault(GONE_INTS, {}).update((i, version_stamp(it)) for i, it in target["ints"].items())
                     bury([*target["convs"].values(), *target["ints"].values()], out)
                     target["convs"], target["ints"] = {}, {}  # messages stay: see ``_fold_conversation``
                 out.worlds.add(rec["id"])
@@ -173,13 +133,13 @@ def _fold_conversation(rec: Record, world: Any, routes: dict[str, Route], out: F
     if old_cid is not None:
         source = world(old_cid)
         # in an erased world the latest version left only its stamp (see ``version_stamp``)
-        current = source["convs"].get(vid) or source.get("gone", {}).get(vid)
+        current = source["convs"].get(vid) or source.get(GONE_CONVS, {}).get(vid)
     if not contest(rec, current, out):
         return
     moved: list[Record] = []
     if old_cid is not None and old_cid != new_cid:
         source["convs"].pop(vid, None)
-        source.get("gone", {}).pop(vid, None)
+        source.get(GONE_CONVS, {}).pop(vid, None)
         moved = [m for m in source["msgs"].values() if m["conversation_id"] == vid]
         for m in moved:
             del source["msgs"][m["id"]]
@@ -195,7 +155,7 @@ def _fold_conversation(rec: Record, world: Any, routes: dict[str, Route], out: F
         # ``convs``), and move with the conversation if a newer version names a live
         # contact, as a rebuild in one batch would count them.
         bury([rec], out)
-        target.setdefault("gone", {})[vid] = version_stamp(rec)
+        target.setdefault(GONE_CONVS, {})[vid] = version_stamp(rec)
     else:
         target["convs"][vid] = rec
     out.worlds.add(new_cid)

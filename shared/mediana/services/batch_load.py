@@ -13,16 +13,9 @@ import copy
 from collections.abc import Sequence
 from typing import Any
 
-from mediana.domain.child_routes import interaction_ids, message_ids
 from mediana.domain.contrib import empty_world
-from mediana.domain.world import (
-    LoadedState,
-    empty_directory,
-    route_ids,
-    touched_contacts,
-    upgrade_directory,
-    upgrade_stored,
-)
+from mediana.domain.needed import interaction_ids, message_ids, route_ids, touched_contacts
+from mediana.domain.world import LoadedState, empty_directory, upgrade_directory, upgrade_stored
 from mediana.storage import keys
 from mediana.storage.store import Store
 
