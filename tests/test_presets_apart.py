@@ -20,7 +20,7 @@ from mediana.domain.presets import WIDTHS, bucket_of, build_presets, merged, wid
 from mediana.domain.ranges import PRESETS, DateRange, preset_range
 from mediana.domain.records import parse_record
 from mediana.domain.sections import SECTIONS, keeps_today_apart
-from mediana.domain.timeutil import local_today, now_utc
+from mediana.domain.timeutil import CLOCK_SHIFT_ENV, clock_shift_s, local_today, now_utc
 from mediana.domain.world import LoadedState
 from mediana.services import aggregate, readapi
 from mediana.storage import keys
@@ -273,13 +273,26 @@ def test_a_preset_in_several_parts_is_read_in_two_requests(
 # ---- presets roll on demand, not at every local midnight ---------------------------------------
 
 
+def _to_the_months_last_afternoon(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stack's clock moved to 15:00 in ``TZ`` on the last day of this local month: the
+    next midnight rolls the months (this month's and last month's presets change whole)."""
+    local = now_utc().astimezone(ZoneInfo(TZ))
+    first_of_next = (local.replace(day=28) + timedelta(days=4)).replace(day=1)
+    target = (first_of_next - timedelta(days=1)).replace(hour=15, minute=0, second=0, microsecond=0)
+    monkeypatch.setenv(CLOCK_SHIFT_ENV, str(clock_shift_s() + round((target - local).total_seconds())))
+
+
+@pytest.mark.parametrize("day", ["today", "a month's last day"])
 def test_an_idle_tenant_is_not_woken_at_midnight_and_its_first_reader_rolls_its_presets(
-    stack: Any, monkeypatch: pytest.MonkeyPatch
+    stack: Any, monkeypatch: pytest.MonkeyPatch, day: str
 ) -> None:
     """The day rolls with nobody reading: nothing runs. The first read of a preset then sums the
-    day documents (the same numbers) and asks for one roll; after it the preset answers."""
+    day documents (the same numbers) and asks for one roll; after it the preset answers. On a
+    month's last day too, whatever the date the suite runs on."""
     from mediana.services.scheduling import schedule
 
+    if day != "today":
+        _to_the_months_last_afternoon(monkeypatch)
     monkeypatch.setattr(readapi, "_ROLLED", {})  # a new container
     _load(stack, "acme")
     assert aggregate.refresh_tenant(stack.store, "acme").idle
@@ -320,4 +333,10 @@ def test_an_idle_tenant_is_not_woken_at_midnight_and_its_first_reader_rolls_its_
     rolled = get("/v1/reports/response-time?range=last_30_days", "acme")[2]
     assert rolled["source"] == "preset" and rolled["values"] == first["values"]
     assert rolled["comparison"] == first["comparison"] and sent == ["presets"]
+    if day != "today":  # the month rolled: last month is the one that just ended, through its preset
+        span = preset_range("last_month", tomorrow)
+        last_month = get("/v1/reports/response-time?range=last_month", "acme")[2]
+        summed = get(f"/v1/reports/response-time?from={span.start}&to={span.end}", "acme")[2]
+        assert last_month["source"] == "preset" and last_month["values"] == summed["values"]
+        assert last_month["comparison"] == summed["comparison"]
     assert aggregate.refresh_tenant(stack.store, "acme").idle  # a second copy of the message: one read
