@@ -237,7 +237,26 @@ def read_requests(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return calls
 
 
-def test_a_preset_read_is_one_request_once_the_container_knows_the_tenant(stack: Any, read_requests: list[str]) -> None:
+def _at_noon_in(zone: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The module's tenants live in ``zone``, and the stack's clock is at noon there on the
+    next day that starts a bucket of the last 30 days (so yesterday lies in another)."""
+    monkeypatch.setattr(sys.modules[__name__], "TZ", zone)
+    local = now_utc().astimezone(ZoneInfo(zone))
+    ahead = -(local.date() - date(1970, 1, 1)).days % WIDTHS["last_30_days"]
+    noon = (local + timedelta(days=ahead)).replace(hour=12, minute=0, second=0, microsecond=0)
+    monkeypatch.setenv(CLOCK_SHIFT_ENV, str(clock_shift_s() + round((noon - local).total_seconds())))
+
+
+@pytest.mark.parametrize("zone", ["midday", "Pacific/Kiritimati"])
+def test_a_preset_read_is_one_request_once_the_container_knows_the_tenant(
+    stack: Any, read_requests: list[str], monkeypatch: pytest.MonkeyPatch, zone: str
+) -> None:
+    """A new container guesses generation 0 and UTC: one round, and one more when the guess
+    misses. At noon in Kiritimati (UTC+14) the tenant's date is a day ahead of UTC's; on a day
+    that starts a bucket the guess misses both the presets' buckets and today's day documents
+    (two partitions): still one more round."""
+    if zone != "midday":
+        _at_noon_in(zone, monkeypatch)
     _load(stack, "acme")
     calls = read_requests
     calls.clear()

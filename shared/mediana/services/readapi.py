@@ -167,9 +167,12 @@ def _read_state_and_docs(
         asked = []
     _SEEN[tenant] = (view.gen, view.tz)
     pairs = [pair for pair in wanted(view.gen, view.tz) if pair not in asked]
-    for pk in dict.fromkeys(pk for pk, _ in pairs):
-        found = store.get_docs(pk, [b for p, b in pairs if p == pk], consistent=False)
-        docs.update({(pk, base): doc for base, (doc, _) in found.items()})
+    if pairs:  # the guess missed (another generation, or another local date): one more round, all partitions
+        by_pk: dict[str, list[str]] = {}
+        for pk, base in pairs:
+            by_pk.setdefault(pk, []).append(base)
+        for pk, found in store.get_docs_of(by_pk, consistent=False).items():
+            docs.update({(pk, base): doc for base, (doc, _) in found.items()})
     return view, docs
 
 
