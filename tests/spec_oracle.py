@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -253,13 +254,15 @@ def _ints(t: Tenant, span: Span, f: Filters, types: Iterable[str] | None = None)
     return out
 
 
-def _ratio(num: int, den: int) -> float | None:
-    return round(num / den, 2) if den else None
+def _ratio(num: int | Decimal, den: int | Decimal) -> float | None:
+    """2 decimals, the exact quotient rounded half up (spec: "Ratios have 2 decimals")."""
+    return float((Decimal(num) / Decimal(den)).quantize(Decimal("0.01"), ROUND_HALF_UP)) if den else None
 
 
 def _call_figures(calls: list[dict[str, Any]]) -> dict[str, Any]:
-    timed = [c["duration_seconds"] for c in calls if c.get("duration_seconds") is not None]
-    mean = round(sum(timed) / len(timed) / 60, 2) if timed else None
+    # the durations as the decimals the CRM wrote (a JSON number: 11.8, not the float nearest it)
+    timed = [Decimal(repr(c["duration_seconds"])) for c in calls if c.get("duration_seconds") is not None]
+    mean = _ratio(sum(timed, Decimal(0)), len(timed) * 60)
     return {"calls": len(calls), "contacts_called": len({c["contact_id"] for c in calls}), "avg_duration_minutes": mean}
 
 

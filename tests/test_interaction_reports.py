@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from helpers import build
 from mediana.domain.records import INTERACTION_TYPES
+from mediana.domain.report_values import two_decimals
 from mediana.services.schemas import VALUES
 
 TODAY = date(2026, 3, 10)
@@ -304,3 +305,23 @@ def test_default_range_is_the_last_365_days() -> None:
     model = build(dataset(), TZ)
     out = model.report("interactions-by-type", TODAY)
     assert out["values"]["total"] == 15  # every live interaction with a contact, i15 and i17 included
+
+
+@pytest.mark.parametrize(
+    ("num", "den", "expected"),
+    [
+        (1, 8, 0.13),  # float division and round() gave 0.12 here, and 0.38 for 3/8: halves went both ways
+        (3, 8, 0.38),
+        (5, 8, 0.63),
+        (793_800, 2 * 60_000, 6.62),  # 782 s and 11.8 s over 2 calls, in minutes: 6.615 exactly
+        (900, 60_000, 0.02),  # one call of 0.9 s: 0.015 minutes
+        (-1, 8, -0.13),  # a change, half away from zero
+        (0, 3, 0.0),
+        (1, 3, 0.33),
+        (2, 3, 0.67),
+        (1.005, 1, 1.01),  # a float is the decimal it prints as (its binary value is below 1.005)
+        (1, 0, None),
+    ],
+)
+def test_ratios_round_the_exact_quotient_half_away_from_zero(num: float, den: int, expected: float | None) -> None:
+    assert two_decimals(num, den) == expected

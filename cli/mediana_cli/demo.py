@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -255,6 +255,6 @@ def _call_result(rng: random.Random) -> dict[str, Any]:
     return {"outcome": outcome, "duration_seconds": round(seconds, 1) if rng.random() < 0.2 else int(seconds)}
 
 
-def write_jsonl(records: Iterator[dict[str, Any]]) -> Iterator[str]:
+def write_jsonl(records: Iterable[dict[str, Any]]) -> Iterator[str]:
     for rec in records:
         yield json.dumps(rec, separators=(",", ":"))

@@ -13,6 +13,7 @@ from mediana.domain.report_values import (
     Filters,
     Number,
     scalar,
+    two_decimals,
 )
 from mediana.domain.sections import Key, RangeSummary
 
@@ -58,11 +59,12 @@ def _accepts(filters: Filters, name: str) -> Callable[[Any], bool]:
 
 
 def _ratio(num: Number, den: Number) -> float | None:
-    return round(num / den, 2) if den else None
+    return two_decimals(num, den)
 
 
 def _minutes(ms: int, timed: int) -> float | None:
-    return round(ms / timed / 60_000, 2) if timed else None
+    """The mean of ``timed`` calls lasting ``ms`` milliseconds in all, in minutes."""
+    return two_decimals(ms, timed * 60_000)
 
 
 def _owner_rows(roster: Roster, owners_with_data: Iterable[str | None], filters: Filters) -> list[str | None]:

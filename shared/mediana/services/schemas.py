@@ -9,7 +9,8 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel
 
-Ratio = Annotated[float | None, Field(description="2 decimals; null when the denominator is 0")]
+_RATIO = "2 decimals (the exact quotient, half away from zero); null when the denominator is 0"
+Ratio = Annotated[float | None, Field(description=_RATIO)]
 
 
 class _Strict(BaseModel):
