@@ -1,8 +1,8 @@
 """The twelve reports computed straight from ``../shared/spec/reports.md``, record by record,
 with none of the product's machinery (no worlds, sections, cells, presets or pandas): an
 oracle for tests/test_spec_oracle.py. Slow and plain on purpose; each function reads like
-the definition it implements. Input: normalised records (instants as epoch ns), the
-latest version of each (``helpers.latest_versions``)."""
+the definition it implements. Input: normalised records (instants as epoch ns), every
+version; ``latest`` picks the one of each record that counts."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
+
+from mediana.domain.versions import version_of
 
 NS = 10**9
 # spec: "Effective contact" -- a call of these outcomes with an owner
@@ -50,14 +52,31 @@ def preset(name: str, today: date) -> Span:
     return Span(today - timedelta(days=days - 1), today)
 
 
+def latest(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The version of each (kind, id) that counts (source-records.md): an erasure is terminal;
+    else the greatest ``updated_at``. Two different versions of one ``updated_at`` are the one
+    thing the contract leaves open: the product's version hash decides, as stored."""
+    best: dict[tuple[str, str], dict[str, Any]] = {}
+    for rec in records:
+        key = (rec["kind"], rec["id"])
+        held = best.get(key)
+        if held is None or _rank(rec) > _rank(held):
+            best[key] = rec
+    return list(best.values())
+
+
+def _rank(rec: dict[str, Any]) -> tuple[bool, int, str]:
+    return bool(rec.get("erased")), rec["updated_at"], version_of(rec)
+
+
 class Tenant:
     """What counts (spec: erased records and everything naming an erased contact count
     nowhere; a record whose parent has not arrived counts once it does), and local time."""
 
-    def __init__(self, latest: Iterable[dict[str, Any]], tz: str) -> None:
+    def __init__(self, records: Iterable[dict[str, Any]], tz: str) -> None:
         self.zone = ZoneInfo(tz)
         by: dict[str, dict[str, dict[str, Any]]] = {}
-        for rec in latest:
+        for rec in latest(records):
             by.setdefault(rec["kind"], {})[rec["id"]] = rec
         self.users = {k: u for k, u in by.get("user", {}).items() if not u.get("erased")}
         tenant = next(iter(by.get("tenant", {}).values()), None)
