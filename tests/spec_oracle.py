@@ -79,8 +79,9 @@ class Tenant:
         for rec in latest(records):
             by.setdefault(rec["kind"], {})[rec["id"]] = rec
         self.users = {k: u for k, u in by.get("user", {}).items() if not u.get("erased")}
-        tenant = next(iter(by.get("tenant", {}).values()), None)
-        self.call_types = tuple((tenant or {}).get("call_types") or DEFAULT_CALL_TYPES)
+        tenant = next(iter(by.get("tenant", {}).values()), {})
+        given = None if tenant.get("erased") else tenant.get("call_types")  # optional; [] is none at all
+        self.call_types = DEFAULT_CALL_TYPES if given is None else tuple(given)
         self.contacts = {k: c for k, c in by.get("contact", {}).items() if not c.get("erased")}
         self.convs = {
             k: v
