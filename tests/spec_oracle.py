@@ -194,7 +194,7 @@ def response_time(t: Tenant, span: Span, f: Filters) -> dict[str, Any]:
             group=conv.get("group_id"),
             channel=conv["channel"],
             owner=reply.get("author_id"),
-        )  # fmt: skip
+        )
     ]
     return {"median_seconds": median(samples), "count": len(samples)}
 

@@ -11,7 +11,6 @@ from mediana.domain.definitions import ReportDef
 from mediana.domain.records import DEFAULT_CALL_TYPES, INTERACTION_TYPES
 from mediana.domain.report_values import (
     Filters,
-    Number,
     scalar,
     two_decimals,
 )
@@ -56,10 +55,6 @@ def _accepts(filters: Filters, name: str) -> Callable[[Any], bool]:
         return lambda v: True
     accepted = {None if v in ("none", UNASSIGNED) else v for v in values}
     return lambda v: v in accepted
-
-
-def _ratio(num: Number, den: Number) -> float | None:
-    return two_decimals(num, den)
 
 
 def _minutes(ms: int, timed: int) -> float | None:
@@ -179,7 +174,7 @@ def calls_per_contact(report: ReportDef, s: Mapping[str, RangeSummary], f: Filte
         return {
             "calls": fig["calls"],
             "contacts_called": fig["contacts_called"],
-            "calls_per_contact": _ratio(fig["calls"], fig["contacts_called"]),
+            "calls_per_contact": two_decimals(fig["calls"], fig["contacts_called"]),
         }
 
     per_owner = cur.by_owner()
@@ -206,11 +201,11 @@ def emails_per_contact(report: ReportDef, s: Mapping[str, RangeSummary], f: Filt
         for kind, name in _MAIL_KINDS.items():
             out[f"{name}_emails"] = sent[kind]
             out[f"{name}_contacts"] = len(people[kind])
-            out[f"{name}_emails_per_contact"] = _ratio(sent[kind], len(people[kind]))
+            out[f"{name}_emails_per_contact"] = two_decimals(sent[kind], len(people[kind]))
         either = people["c"] | people["a"]
         out["emails"] = sent["c"] + sent["a"]
         out["contacts_emailed"] = len(either)
-        out["emails_per_contact"] = _ratio(out["emails"], len(either))
+        out["emails_per_contact"] = two_decimals(out["emails"], len(either))
         return out
 
     cur, prev = period(False), period(True)
@@ -271,7 +266,7 @@ def touches(report: ReportDef, s: Mapping[str, RangeSummary], f: Filters, roster
 
     def finish(row: Mapping[str, int]) -> dict[str, Any]:
         comms = row["calls"] + row["emails"] + row["whatsapp_conversations"]
-        return {**row, "communications": comms, "communications_per_contact": _ratio(comms, row["contacts"])}
+        return {**row, "communications": comms, "communications_per_contact": two_decimals(comms, row["contacts"])}
 
     zero = {"contacts": 0, "calls": 0, "emails": 0, "whatsapp_conversations": 0}
     cur, prev = period(False), period(True)
