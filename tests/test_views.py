@@ -1,7 +1,8 @@
 """Every report answers the same whether its sections are decoded whole or through the
 views the read path uses (only the dimensions a report reads and the cells its filters
-accept): from day documents, from a preset, and with the counters stored as rows or as
-columns. A ``reads`` declaration that leaves out a dimension a builder reads fails here."""
+accept): from day documents, from a preset, from a preset's stored projections
+(``domain/projections``), and with the counters stored as rows or as columns. A ``reads``
+declaration that leaves out a dimension a builder reads fails here."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from mediana.domain.cells import COLUMNS_FROM_CELLS, View, decode_counter, project
 from mediana.domain.definitions import REPORTS
+from mediana.domain.projections import add_projections, decode_role
 from mediana.domain.ranges import DateRange
 from mediana.domain.report_values import request_views, section_view
 from mediana.domain.reports import build_report
 from mediana.domain.sections import SECTIONS, RangeSummary
+from mediana.storage import blobs
 
 END = date(2026, 3, 10)
 SPAN = DateRange(END - timedelta(days=6), END, "last_7_days")
@@ -94,9 +97,18 @@ def test_a_report_answers_the_same_through_its_views(report_id: str, data: Any) 
         )
         for s, w in whole.items()
     }
+    from_projections = {}
+    for s, w in whole.items():
+        doc = {"cur": stored_counter(w.cur), "prev": stored_counter(w.prev)}
+        add_projections(doc, s, {"cur": w.cur, "prev": w.prev}, min_cells=0)  # every counter, however small
+        stored = blobs.decode(blobs.encode(doc))
+        from_projections[s] = RangeSummary(
+            s, SPAN, decode_role(stored, "cur", views[s].cur), decode_role(stored, "prev", views[s].prev)
+        )
     expected = build_report(report_id, whole, filters)
     assert build_report(report_id, from_days, filters) == expected
     assert build_report(report_id, from_preset, filters) == expected
+    assert build_report(report_id, from_projections, filters) == expected
 
 
 def test_views_drop_what_the_answer_does_not_read() -> None:

@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from mediana.domain.presets import PresetKey, bucket_ids, build_presets, touched, unchanged_at_roll, update_presets
+from mediana.domain.projections import add_projections
 from mediana.domain.ranges import PRESETS, preset_range, preset_span
 from mediana.domain.sections import SECTIONS, RangeSummary, keeps_today_apart
 from mediana.storage import generations, keys
@@ -94,8 +95,10 @@ def _presets_in_place(
 
 def preset_doc(key: PresetKey, summary: RangeSummary, today: date) -> dict[str, Any]:
     """A preset bucket's item; ``apart`` names the day whose cells it leaves to that day's
-    document (every preset of a dated section that contains today)."""
+    document (every preset of a dated section that contains today). Its large counters also
+    hold their projections onto the unfiltered reports' views (``domain/projections``)."""
     doc = summary.to_doc()
+    add_projections(doc, summary.section, {"cur": summary.cur, "prev": summary.prev})
     doc["as_of"] = today.isoformat()
     if key[2] is not None:
         doc["bucket"] = key[2]

@@ -17,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from mediana.domain.cells import decode_counter
 from mediana.domain.definitions import REPORTS
 from mediana.domain.presets import apart_day, bucket_ids, stored_run, valid_for
+from mediana.domain.projections import decode_role
 from mediana.domain.ranges import PRESETS, DateRange, preset_range, resolve_range
 from mediana.domain.records import CALL_OUTCOMES, CHANNELS
 from mediana.domain.report_values import SectionViews, request_views
@@ -204,8 +205,8 @@ def _with_day_apart(
     document (none stored: nothing happened that day), each decoded through its view."""
     summary = RangeSummary(section, span)
     for doc in buckets:
-        add_into(summary.cur, decode_counter(doc["cur"], views.cur))
-        add_into(summary.prev, decode_counter(doc["prev"], views.prev))
+        add_into(summary.cur, decode_role(doc, "cur", views.cur))  # a stored projection, if one serves
+        add_into(summary.prev, decode_role(doc, "prev", views.prev))
     apart = apart_day(section, span, today)
     if apart is not None:
         day = docs.get((days_pk, keys.day_base(section, apart.isoformat())))

@@ -1,0 +1,80 @@
+"""Large preset counters stored a second time, as the unfiltered reports read them (pure Python).
+
+A report reads only some dimensions of a section (``ReportDef.reads``): the unfiltered
+response-time report reads a seconds histogram. A view (``cells.View``) already keeps the
+read path from building the other cells, but decoding still walks every stored one: the
+365-day response-time preset of the largest tenant imaginable holds 3.9 M bucket cells, 1.4 s
+of one core to read a 7 k-cell histogram off them (``bench/largest_preset.py``), ~5 s on the
+read function's third of a vCPU. So a large counter of a preset bucket is also stored
+*projected* onto each view the reports read it through without filters. A request whose view
+needs no dimension a projection dropped (the unfiltered report, or a filter on a dimension the
+report reads anyway) decodes that projection: a few thousand cells. Any other request, and an
+item written before this module, decodes the whole counter, as before.
+
+A projection is a function of the counter stored beside it in the same item, so it is never
+stale, and it answers exactly what the whole counter does through the request's view: both
+drop the same dimensions and sum the same cells (tests/test_views.py holds every report to it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, MutableMapping
+from functools import cache
+from typing import Any
+
+from mediana.domain.cells import Counter, View, decode_counter, encode_counter, project
+from mediana.domain.definitions import REPORTS
+from mediana.domain.report_values import section_view
+from mediana.domain.sections import SECTIONS
+
+# Below this a counter decodes in about a millisecond through any view: a copy would cost
+# more bytes on every write than it saves on a read. The largest demo buckets (~4 k cells)
+# are above it; nearly all others are below.
+PROJECT_FROM_CELLS = 1024
+ROLES = ("cur", "prev")  # a bucket's counters: its range's, its previous period's
+STORED = {"cur": "cur_views", "prev": "prev_views"}  # document key -> {mask: encoded projection}
+
+
+def mask(keep: tuple[bool, ...]) -> str:
+    """A view's kept dimensions as the stored key of its projection: "00001" keeps the last."""
+    return "".join("1" if kept else "0" for kept in keep)
+
+
+@cache
+def unfiltered_views(section: str, role: str) -> tuple[View, ...]:
+    """The views the reports reading ``section`` decode its ``role`` counter through when the
+    request sets no filter (a series section's current cells are keyed by date first)."""
+    dated = role == "cur" and SECTIONS[section].series
+    views = {section_view(r, section, {}, dated) for r in REPORTS.values() if section in r.sections}
+    return tuple(sorted((v for v in views if v is not None), key=lambda v: v.keep))
+
+
+def add_projections(
+    doc: MutableMapping[str, Any], section: str, counters: Mapping[str, Counter], min_cells: int = PROJECT_FROM_CELLS
+) -> None:
+    """Store beside each large counter of ``doc`` (``counters``: role -> counter) its projection
+    onto each unfiltered view, when that is at most half its cells (a copy as large as the
+    counter would save a reader nothing)."""
+    for role in ROLES:
+        counter = counters[role]
+        if len(counter) < min_cells:
+            continue
+        found = {}
+        for view in unfiltered_views(section, role):
+            seen = project(counter, view)
+            if 2 * len(seen) <= len(counter):
+                found[mask(view.keep)] = encode_counter(seen)
+        if found:
+            doc[STORED[role]] = found
+
+
+def decode_role(doc: Mapping[str, Any], role: str, view: View | None) -> Counter:
+    """``doc[role]`` through ``view``: from a stored projection that kept every dimension the
+    view keeps or tests (any such one gives the same cells), else from the whole counter."""
+    stored = doc.get(STORED[role])
+    if view is not None and stored:
+        needed = {i for i, kept in enumerate(view.keep) if kept} | {i for i, _ in view.accept}
+        for key, encoded in stored.items():
+            if len(key) == len(view.keep) and all(key[i] == "1" for i in needed):
+                return decode_counter(encoded, view)
+    return decode_counter(doc[role], view)
