@@ -57,3 +57,40 @@ def test_a_large_document_is_split_into_parts_under_the_item_limit() -> None:
 def test_an_integer_beyond_64_bits_is_refused_when_written() -> None:
     with pytest.raises(TypeError):
         blobs.encode({"count": 2**64})
+
+
+def _bucket(cells: int) -> dict[str, Any]:
+    """A preset bucket as the writer marks one whose counters a head can do without."""
+    whole = [[f"advisor-{i % 200}", i * 7919 % 100_003, 1 + i % 3] for i in range(cells)]
+    return {"section": "rt", "cur": whole, "prev": [], "cur_views": {"001": [[None, None, 5]]}, blobs.BODY: ["cur"]}
+
+
+def test_a_document_in_parts_that_names_its_body_is_headed() -> None:
+    doc = _bucket(200_000)
+    parts = blobs.encode(doc)
+    assert len(parts) > 1 and max(map(len, parts)) <= blobs.PART_BYTES
+    assert parts[0].startswith(blobs.HEADED)
+    assert blobs.decode(parts) == doc
+    head = blobs.decode_head(parts[0])
+    assert head == {key: value for key, value in doc.items() if key != "cur"}  # prev stays: not named
+
+
+def test_a_document_in_one_part_is_never_headed() -> None:
+    parts = blobs.encode(_bucket(100))
+    assert len(parts) == 1 and blobs.decode_head(parts[0]) is None
+    assert blobs.decode(parts) == _bucket(100)
+
+
+def test_a_head_and_a_body_of_two_versions_are_refused() -> None:
+    """A reader between a writer's puts gets part 0 of one version and the rest of another."""
+    old, new = blobs.encode(_bucket(200_000)), blobs.encode(_bucket(200_001))
+    assert len(old) == len(new) > 1
+    with pytest.raises(ValueError, match="not the one its head was written with"):
+        blobs.decode([new[0], *old[1:]])
+
+
+def test_a_head_too_large_for_one_part_is_stored_whole() -> None:
+    doc = _bucket(200_000)
+    doc["prev"] = doc["cur"]  # not named: it would stay in the head, and fill more than a part
+    parts = blobs.encode(doc)
+    assert blobs.decode_head(parts[0]) is None and blobs.decode(parts) == doc

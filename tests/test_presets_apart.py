@@ -289,6 +289,44 @@ def test_a_preset_in_several_parts_is_read_in_two_requests(
     assert _both_paths("acme") == len(REPORTS) * 6
 
 
+def test_an_unfiltered_read_of_a_preset_in_parts_takes_only_its_first_parts(
+    stack: Any, monkeypatch: pytest.MonkeyPatch, read_requests: list[str]
+) -> None:
+    """A bucket in parts keeps its projections in part 0 and its counters after it (a headed
+    document): the unfiltered response-time report is answered by the first BatchGetItem
+    alone, and no later part is read. An advisor filter needs the author, which the
+    projection dropped: the other parts follow. Every report answers as the days do. Here
+    parts of 1 KB, and every bucket projected, stand for the largest tenant's megabytes."""
+    from mediana.domain import projections
+    from mediana.storage import blobs
+
+    monkeypatch.setattr(blobs, "PART_BYTES", 1_000)
+    monkeypatch.setattr(projections, "PROJECT_FROM_CELLS", 0)
+    monkeypatch.setattr(projections, "FEWER_BY", 1)  # the demo's seconds are nearly all distinct
+    _load(stack, "acme")
+    pk = keys.presets_pk("acme", 0)
+    rt = [base for base, n in stack.store.part_counts(pk).items() if base.startswith("last_365_days#rt#") and n > 1]
+    assert rt, "no 365-day response-time bucket in parts"
+    heads = [blobs.decode_head(stack.store.ddb.get_item(
+        TableName=stack.store.cfg.state_table, Key={"pk": {"S": pk}, "sk": {"S": keys.part_sk(base, 0)}}
+    )["Item"]["v"]["B"]) for base in rt]  # fmt: skip
+    assert all(head is not None and "cur" not in head for head in heads)
+    get("/v1/reports/response-time?range=last_365_days", "acme")  # the container learns the tenant
+    read_requests.clear()
+    status, _, unfiltered = get("/v1/reports/response-time?range=last_365_days", "acme")
+    assert status == 200 and unfiltered["source"] == "preset"
+    assert read_requests == ["BatchGetItem"], read_requests
+    read_requests.clear()
+    status, _, one = get("/v1/reports/response-time?range=last_365_days&owner=u-ana", "acme")
+    assert status == 200 and one["source"] == "preset"
+    assert read_requests == ["BatchGetItem", "BatchGetItem"], read_requests
+    span = preset_range("last_365_days", local_today(TZ))
+    for query, answer in (("", unfiltered), ("&owner=u-ana", one)):
+        custom = get(f"/v1/reports/response-time?from={span.start}&to={span.end}{query}", "acme")[2]
+        assert custom["source"] == "days" and custom["values"] == answer["values"], query
+    assert _both_paths("acme") == len(REPORTS) * 6
+
+
 # ---- presets roll on demand, not at every local midnight ---------------------------------------
 
 

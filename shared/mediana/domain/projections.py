@@ -14,6 +14,8 @@ item written before this module, decodes the whole counter, as before.
 A projection is a function of the counter stored beside it in the same item, so it is never
 stale, and it answers exactly what the whole counter does through the request's view: both
 drop the same dimensions and sum the same cells (tests/test_views.py holds every report to it).
+A bucket too large for one item part keeps its projections in part 0 and its projected
+counters after it (``storage/blobs``: a headed document), so such a read fetches part 0 alone.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from collections.abc import Mapping, MutableMapping
 from functools import cache
 from typing import Any
 
-from mediana.domain.cells import Counter, View, decode_counter, encode_counter, project
+from mediana.domain.cells import Counter, Encoded, View, decode_counter, encode_counter, project
 from mediana.domain.definitions import REPORTS
 from mediana.domain.report_values import section_view
 from mediana.domain.sections import SECTIONS
@@ -31,6 +33,7 @@ from mediana.domain.sections import SECTIONS
 # more bytes on every write than it saves on a read. The largest demo buckets (~4 k cells)
 # are above it; nearly all others are below.
 PROJECT_FROM_CELLS = 1024
+FEWER_BY = 2  # a projection is stored when it has at most 1/FEWER_BY of its counter's cells
 ROLES = ("cur", "prev")  # a bucket's counters: its range's, its previous period's
 STORED = {"cur": "cur_views", "prev": "prev_views"}  # document key -> {mask: encoded projection}
 
@@ -50,31 +53,46 @@ def unfiltered_views(section: str, role: str) -> tuple[View, ...]:
 
 
 def add_projections(
-    doc: MutableMapping[str, Any], section: str, counters: Mapping[str, Counter], min_cells: int = PROJECT_FROM_CELLS
-) -> None:
+    doc: MutableMapping[str, Any], section: str, counters: Mapping[str, Counter], min_cells: int | None = None
+) -> list[str]:
     """Store beside each large counter of ``doc`` (``counters``: role -> counter) its projection
-    onto each unfiltered view, when that is at most half its cells (a copy as large as the
-    counter would save a reader nothing)."""
+    onto each unfiltered view, when that has at most 1/``FEWER_BY`` of its cells (a copy as
+    large as the counter would save a reader nothing). Returns the roles that have projections."""
+    least = PROJECT_FROM_CELLS if min_cells is None else min_cells
+    roles = []
     for role in ROLES:
         counter = counters[role]
-        if len(counter) < min_cells:
+        if len(counter) < least:
             continue
         found = {}
         for view in unfiltered_views(section, role):
             seen = project(counter, view)
-            if 2 * len(seen) <= len(counter):
+            if FEWER_BY * len(seen) <= len(counter):
                 found[mask(view.keep)] = encode_counter(seen)
         if found:
             doc[STORED[role]] = found
+            roles.append(role)
+    return roles
 
 
 def decode_role(doc: Mapping[str, Any], role: str, view: View | None) -> Counter:
     """``doc[role]`` through ``view``: from a stored projection that kept every dimension the
     view keeps or tests (any such one gives the same cells), else from the whole counter."""
+    projected = _covering(doc, role, view)
+    return decode_counter(doc[role] if projected is None else projected, view)
+
+
+def answers(doc: Mapping[str, Any], role: str, view: View | None) -> bool:
+    """Can ``decode_role`` answer from ``doc`` -- a whole bucket, or only its head, which has a
+    counter only where it has no projections (``storage/blobs``)?"""
+    return role in doc or _covering(doc, role, view) is not None
+
+
+def _covering(doc: Mapping[str, Any], role: str, view: View | None) -> Encoded | None:
     stored = doc.get(STORED[role])
     if view is not None and stored:
         needed = {i for i, kept in enumerate(view.keep) if kept} | {i for i, _ in view.accept}
         for key, encoded in stored.items():
             if len(key) == len(view.keep) and all(key[i] == "1" for i in needed):
-                return decode_counter(encoded, view)
-    return decode_counter(doc[role], view)
+                return encoded
+    return None

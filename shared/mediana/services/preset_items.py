@@ -11,7 +11,7 @@ from mediana.domain.presets import PresetKey, bucket_ids, build_presets, touched
 from mediana.domain.projections import add_projections
 from mediana.domain.ranges import PRESETS, preset_range, preset_span
 from mediana.domain.sections import SECTIONS, RangeSummary, keeps_today_apart
-from mediana.storage import generations, keys
+from mediana.storage import blobs, generations, keys
 from mediana.storage.store import Store, TenantState
 
 
@@ -98,7 +98,9 @@ def preset_doc(key: PresetKey, summary: RangeSummary, today: date) -> dict[str, 
     document (every preset of a dated section that contains today). Its large counters also
     hold their projections onto the unfiltered reports' views (``domain/projections``)."""
     doc = summary.to_doc()
-    add_projections(doc, summary.section, {"cur": summary.cur, "prev": summary.prev})
+    projected = add_projections(doc, summary.section, {"cur": summary.cur, "prev": summary.prev})
+    if projected:  # once it needs parts, those counters go after the rest (storage/blobs: headed)
+        doc[blobs.BODY] = projected
     doc["as_of"] = today.isoformat()
     if key[2] is not None:
         doc["bucket"] = key[2]

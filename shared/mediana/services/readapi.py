@@ -17,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from mediana.domain.cells import decode_counter
 from mediana.domain.definitions import REPORTS
 from mediana.domain.presets import apart_day, bucket_ids, stored_run, valid_for
-from mediana.domain.projections import decode_role
+from mediana.domain.projections import answers, decode_role
 from mediana.domain.ranges import PRESETS, DateRange, preset_range, resolve_range
 from mediana.domain.records import CALL_OUTCOMES, CHANNELS
 from mediana.domain.report_values import SectionViews, request_views
@@ -27,6 +27,7 @@ from mediana.domain.timeutil import local_today
 from mediana.metering.meter import METER
 from mediana.services.request import ApiError, parse_query
 from mediana.storage import keys
+from mediana.storage.documents import HeadEnough
 from mediana.storage.generations import ReadView, read_view
 from mediana.storage.store import Store
 
@@ -76,7 +77,8 @@ def get_report(store: Store, tenant: str, report_id: str, query: Mapping[str, li
     preset = None if custom else (ranges["range"] or report.default_range)
 
     named = [name for name in LABELLED if filters.get(name)]  # ids the SPA shows: their names too
-    view, docs = _read_state_and_docs(store, tenant, preset, report.sections, report.needs_directory or bool(named))
+    with_directory = report.needs_directory or bool(named)
+    view, docs = _read_state_and_docs(store, tenant, preset, report.sections, with_directory, _heads_enough(views))
     tz = view.tz
     today = local_today(tz)
     span = resolve_range(today, ranges["range"], ranges["from"], ranges["to"], report.default_range)
@@ -137,13 +139,32 @@ def roll_presets(store: Store, tenant: str, today: date) -> bool:
     return True
 
 
+def _heads_enough(views: Mapping[str, SectionViews]) -> HeadEnough:
+    """A preset bucket in parts whose head (part 0: its projections, and the counters it has
+    none of) answers this request's views needs no other part (``domain/projections``)."""
+
+    def enough(pk: str, base: str, head: Any) -> bool:
+        section_views = views.get(str(head.get("section"))) if isinstance(head, dict) else None
+        return section_views is not None and all(
+            answers(head, role, getattr(section_views, role)) for role in ("cur", "prev")
+        )
+
+    return enough
+
+
 def _read_state_and_docs(
-    store: Store, tenant: str, preset: str | None, sections: Iterable[str], directory: bool
+    store: Store,
+    tenant: str,
+    preset: str | None,
+    sections: Iterable[str],
+    directory: bool,
+    enough: HeadEnough | None = None,
 ) -> tuple[ReadView, dict[tuple[str, str], Any]]:
     """The tenant's read view and the preset/directory documents of its generation, with
     today's day documents of the dated sections (kept apart from the presets that contain
     today): one BatchGetItem with the generation and time zone this container last saw, a
-    second only after a rebuild switched the generation or the zone (or the day) changed."""
+    second only after a rebuild switched the generation or the zone (or the day) changed. A
+    preset bucket in parts is its head alone when that is ``enough``."""
     sections = list(sections)
 
     def wanted(gen: int, tz: str) -> list[tuple[str, str]]:
@@ -159,7 +180,7 @@ def _read_state_and_docs(
 
     guess = _SEEN.get(tenant, (0, "UTC"))
     asked = wanted(*guess)
-    state, docs = store.get_state_and_docs(tenant, asked)
+    state, docs = store.get_state_and_docs(tenant, asked, enough)
     view = read_view(state)
     if not view.exists:  # a token's tenant that never sent data nor asked a refresh: no ledger row of its own
         METER.rebook(tenant)
@@ -172,7 +193,7 @@ def _read_state_and_docs(
         by_pk: dict[str, list[str]] = {}
         for pk, base in pairs:
             by_pk.setdefault(pk, []).append(base)
-        for pk, found in store.get_docs_of(by_pk, consistent=False).items():
+        for pk, found in store.get_docs_of(by_pk, consistent=False, enough=enough).items():
             docs.update({(pk, base): doc for base, (doc, _) in found.items()})
     return view, docs
 

@@ -20,6 +20,8 @@ from mediana.storage.models import (
     conditional_failed,
 )
 
+HeadEnough = Callable[[str, str, Any], bool]  # (pk, base, head): does the caller need no more of it?
+
 
 class DocumentOps(StoreBase):
     """Day, preset, world and route documents, and the S3 journals that make their writes redoable."""
@@ -30,19 +32,22 @@ class DocumentOps(StoreBase):
         return self.get_docs_of({pk: bases}, consistent)[pk]
 
     def get_docs_of(
-        self, wanted: Mapping[str, Iterable[str]], consistent: bool = True
+        self, wanted: Mapping[str, Iterable[str]], consistent: bool = True, enough: HeadEnough | None = None
     ) -> dict[str, dict[str, tuple[Any, int]]]:
         """``get_docs`` for documents of several partitions, in one round of BatchGetItems:
-        {pk: {base: (document, part count)}}."""
+        {pk: {base: (document, part count)}}. A headed document whose head is ``enough`` for
+        the caller is its head alone (``blobs.decode_head``): its other parts are not read."""
         request = [self._key(pk, keys.part_sk(b, 0)) for pk, bases in wanted.items() for b in dict.fromkeys(bases)]
         first: dict[tuple[str, str], DocPart] = {}
         for raw in self._batch_get(request, consistent):
             part = DocPart.from_raw_data(raw)
             first[(part.pk, keys.base_of(part.sk))] = part
-        rest = self._other_parts(first, consistent)
+        heads = _heads(first, enough)
+        rest = self._other_parts({key: part for key, part in first.items() if key not in heads}, consistent)
         out: dict[str, dict[str, tuple[Any, int]]] = {pk: {} for pk in wanted}
         for (pk, base), part in first.items():
-            out[pk][base] = (blobs.decode(_chunks(pk, base, part, rest)), int(part.n))
+            doc = heads[(pk, base)] if (pk, base) in heads else blobs.decode(_chunks(pk, base, part, rest))
+            out[pk][base] = (doc, int(part.n))
         return out
 
     def _other_parts(self, first: Mapping[tuple[str, str], DocPart], consistent: bool) -> dict[tuple[str, str], bytes]:
@@ -67,10 +72,11 @@ class DocumentOps(StoreBase):
         return items
 
     def get_state_and_docs(
-        self, tenant: str, wanted: Iterable[tuple[str, str]]
+        self, tenant: str, wanted: Iterable[tuple[str, str]], enough: HeadEnough | None = None
     ) -> tuple[TenantState | None, dict[tuple[str, str], Any]]:
         """The tenant state and some (pk, base) documents in one BatchGetItem (the read
-        path's single round trip for a preset); extra parts of a large document follow."""
+        path's single round trip for a preset); extra parts of a large document follow, unless
+        its head is ``enough`` (``get_docs_of``)."""
         request = [self._key(keys.tenant_pk(tenant), keys.STATE_SK)]
         request += [self._key(pk, keys.part_sk(b, 0)) for pk, b in wanted]
         items = self._batch_get(request)
@@ -82,9 +88,10 @@ class DocumentOps(StoreBase):
             else:
                 part = DocPart.from_raw_data(raw)
                 first[(part.pk, keys.base_of(part.sk))] = part
-        rest = self._other_parts(first, consistent=False)  # large documents: one more request for them all
-        docs: dict[tuple[str, str], Any] = {}
-        for (pk, base), part in first.items():
+        docs: dict[tuple[str, str], Any] = _heads(first, enough)
+        others = {key: part for key, part in first.items() if key not in docs}
+        rest = self._other_parts(others, consistent=False)  # large documents: one more request for them all
+        for (pk, base), part in others.items():
             try:
                 docs[(pk, base)] = blobs.decode(_chunks(pk, base, part, rest))
             except (KeyError, zlib.error, ValueError):  # rewritten between the two reads: read it whole again
@@ -248,6 +255,18 @@ class DocumentOps(StoreBase):
         self.s3.delete_objects(
             Bucket=self.cfg.bucket, Delete={"Objects": [{"Key": k} for k in sorted(doomed)], "Quiet": True}
         )
+
+
+def _heads(first: Mapping[tuple[str, str], DocPart], enough: HeadEnough | None) -> dict[tuple[str, str], Any]:
+    """The heads of the headed documents among ``first`` (part 0s) that are ``enough``."""
+    if enough is None:
+        return {}
+    out = {}
+    for (pk, base), part in first.items():
+        head = blobs.decode_head(part.v)
+        if head is not None and enough(pk, base, head):
+            out[(pk, base)] = head
+    return out
 
 
 def _chunks(pk: str, base: str, first: DocPart, rest: Mapping[tuple[str, str], bytes]) -> list[bytes]:
