@@ -118,8 +118,11 @@ def project(counter: Mapping[Key, int], view: View | None) -> Counter:
     """``counter`` seen through ``view`` (a copy of it, without one)."""
     if view is None or not counter:
         return dict(counter)
-    columns = list(zip(*counter, strict=True))
-    _fits(view, len(columns))
+    width = len(next(iter(counter)))
+    if any(len(key) != width for key in counter):
+        raise ValueError("cells of different widths")
+    needed = _needed(view, width)  # only the columns the view reads: a projection keeps one or two
+    columns = [list(map(itemgetter(i), counter)) if needed[i] else None for i in range(width)]
     return _viewed(columns, list(counter.values()), view)
 
 
