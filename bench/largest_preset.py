@@ -5,8 +5,10 @@ bench/README.md's *Scale*), stored with the real encoder and parts. A child proc
 decodes every bucket and sums them into one summary and builds the report, as ``readapi``
 does, after importing what the read function imports: through the report's view (only the
 seconds, or an advisor's cells, are built) and whole (as before views). Prints stored
-bytes, parts, seconds and peak RSS, as columns and as rows (the baseline: how counters were
-stored before domain/cells.py).
+bytes, parts, seconds and peak RSS: as the writer stores them now (columns, with the
+projections of domain/projections.py in part 0, storage/blobs.py), as columns alone (before
+projections), and as rows (the baseline: how counters were stored before domain/cells.py).
+Read units are DynamoDB's for eventually consistent reads of the parts fetched.
 Usage: python bench/largest_preset.py [cells]   (default 1,700,000; ~2 GB and a few minutes)
 """
 
@@ -17,10 +19,15 @@ import random
 import subprocess
 import sys
 import tempfile
+import time
+from datetime import date
 
 sys.path[:0] = ["shared"]
 
 from mediana.domain.cells import encode_counter  # noqa: E402
+from mediana.domain.ranges import DateRange  # noqa: E402
+from mediana.domain.sections import RangeSummary  # noqa: E402
+from mediana.services.preset_items import preset_doc  # noqa: E402
 from mediana.storage import blobs  # noqa: E402
 
 ORIGINS = ["facebook_ads", "web_form", "instagram", "referral", "google_ads", "unknown"]
@@ -28,6 +35,7 @@ GROUPS = [*(f"g-{i}" for i in range(10)), None]
 CHANNELS = ["whatsapp", "messenger", "instagram", "email"]
 AUTHORS = [f"u-{i:03d}" for i in range(200)]
 BUCKETS = 17
+SPAN = DateRange(date(2025, 12, 3), date(2026, 12, 2), "last_365_days")
 
 READ = """
 import pickle, sys, time
@@ -36,6 +44,8 @@ sys.path[:0] = ["shared"]
 import mediana.services.readapi  # noqa: F401 - what the read function imports (boto3, the domain)
 from mediana.domain.cells import decode_counter
 from mediana.domain.definitions import REPORTS
+from mediana.domain.projections import answers, decode_role
+from mediana.metering.capacity import read_units
 from mediana.domain.ranges import DateRange
 from mediana.domain.report_values import request_views
 from mediana.domain.reports import build_report
@@ -47,20 +57,36 @@ def peak_mb():  # this process's own peak (ru_maxrss would carry the parent's ac
 docs = pickle.load(open(sys.argv[1], "rb"))
 how = sys.argv[2]
 filters = {"owner": ["u-007"]} if how == "one advisor" else {}
-view = request_views(REPORTS["response-time"], filters)["rt"].cur if how != "whole" else None
+views = request_views(REPORTS["response-time"], filters)["rt"]
+view = views.cur if how != "whole" else None
 base = peak_mb()
 t = time.perf_counter()
 summary = RangeSummary("rt", DateRange(date(2025, 12, 3), date(2026, 12, 2), "last_365_days"))
-while docs:
-    add_into(summary.cur, decode_counter(blobs.decode(docs.pop())["cur"], view))
+fetched = units = 0.0
+while docs:  # as readapi does: part 0 alone when its head answers the request (storage/blobs)
+    parts = docs.pop()
+    head = blobs.decode_head(parts[0]) if view is not None else None
+    if head is not None and all(answers(head, role, getattr(views, role)) for role in ("cur", "prev")):
+        doc, parts = head, parts[:1]
+    else:
+        doc = blobs.decode(parts)
+    fetched += sum(map(len, parts))
+    units += sum(read_units(len(part), consistent=False) for part in parts)
+    add_into(summary.cur, decode_role(doc, "cur", view))
 values = build_report("response-time", {"rt": summary}, filters)["values"]
 seconds = time.perf_counter() - t
 print(f"  read, {how}: {len(summary.cur):,} cells summed, median {values['median_seconds']} s of "
-      f"{values['count']:,} in {seconds:.2f} s; RSS {base:.0f} MB before, peak {peak_mb():.0f} MB")
+      f"{values['count']:,} in {seconds:.2f} s; {fetched / 1e6:.2f} MB in {units:,.0f} RRU fetched; "
+      f"RSS {base:.0f} MB before, peak {peak_mb():.0f} MB")
 """
 # how the read function decodes: through the report's view (the unfiltered report, and one
-# filtered to an advisor), and whole, as it did before views (report_values.section_view)
-READS = {"columns": ("unfiltered", "one advisor", "whole"), "rows (baseline)": ("whole",)}
+# filtered to an advisor: from a projection where one serves), and whole, as it did before
+# views (report_values.section_view)
+READS = {
+    "columns + projections (now)": ("unfiltered", "one advisor"),
+    "columns (before projections)": ("unfiltered", "one advisor", "whole"),
+    "rows (baseline)": ("whole",),
+}
 
 
 def buckets(cells: int) -> list[dict[tuple[object, ...], int]]:
@@ -78,14 +104,20 @@ def main() -> None:
     cells = int(sys.argv[1]) if len(sys.argv) > 1 else 1_700_000
     made = buckets(cells)
     print(f"{len(set().union(*made)):,} distinct cells, {sum(map(len, made)):,} in {BUCKETS} buckets")
-    for form in ("columns", "rows (baseline)"):
+    for form in READS:
         docs = []
+        started = time.perf_counter()
         for b, counter in enumerate(made):
-            cur = encode_counter(counter) if form == "columns" else [[*k, v] for k, v in counter.items()]
+            if "projections (now)" in form:  # the writer's own item
+                summary = RangeSummary("rt", SPAN, counter, {})
+                docs.append(blobs.encode(preset_doc(("last_365_days", "rt", b), summary, SPAN.end)))
+                continue
+            cur = [[*k, v] for k, v in counter.items()] if form.startswith("rows") else encode_counter(counter)
             doc = {"section": "rt", "from": "2025-12-03", "to": "2026-12-02", "preset": "last_365_days", "bucket": b}
             docs.append(blobs.encode({**doc, "cur": cur, "prev": []}))
         stored = sum(len(part) for parts in docs for part in parts)
-        print(f"{form}: {stored / 1e6:.1f} MB stored in {sum(map(len, docs))} parts")
+        written = time.perf_counter() - started
+        print(f"{form}: {stored / 1e6:.2f} MB stored in {sum(map(len, docs))} parts, encoded in {written:.1f} s")
         with tempfile.NamedTemporaryFile(suffix=".pkl") as f:
             pickle.dump(docs, f)
             f.flush()
