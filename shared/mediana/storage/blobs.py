@@ -30,14 +30,13 @@ _HEAD_AT = len(HEADED) + 4  # then the body's CRC-32, then the head
 
 
 def encode(doc: Any) -> list[bytes]:
-    raw = _compressed(doc)
-    if len(raw) > PART_BYTES and isinstance(doc, dict) and doc.get(BODY):
+    if isinstance(doc, dict) and doc.get(BODY):
         body = _compressed({key: doc[key] for key in doc[BODY] if key in doc})
-        head = {key: value for key, value in doc.items() if key not in doc[BODY]}
-        first = HEADED + zlib.crc32(body).to_bytes(4, "big") + _compressed(head)
-        if len(first) <= PART_BYTES:  # else the head alone would need parts: no use, stored whole
-            return [first, *_split(body)]
-    return _split(raw)
+        head = _compressed({key: value for key, value in doc.items() if key not in doc[BODY]})
+        # headed once the two need parts, and the head fits one (else it would save no read)
+        if len(head) + len(body) > PART_BYTES and _HEAD_AT + len(head) <= PART_BYTES:
+            return [HEADED + zlib.crc32(body).to_bytes(4, "big") + head, *_split(body)]
+    return _split(_compressed(doc))
 
 
 def decode(parts: list[bytes]) -> Any:
