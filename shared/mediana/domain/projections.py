@@ -3,8 +3,8 @@
 A report reads only some dimensions of a section (``ReportDef.reads``): the unfiltered
 response-time report reads a seconds histogram. A view (``cells.View``) already keeps the
 read path from building the other cells, but decoding still walks every stored one: the
-365-day response-time preset of the largest tenant imaginable holds 3.9 M bucket cells, 1.4 s
-of one core to read a 7 k-cell histogram off them (``bench/largest_preset.py``), ~5 s on the
+365-day response-time preset of the largest tenant imaginable holds 3.9 M bucket cells, 1.3 s
+of one core to read a 7 k-cell histogram off them (``bench/largest_preset.py``), ~4.5 s on the
 read function's third of a vCPU. So a large counter of a preset bucket is also stored
 *projected* onto each view the reports read it through without filters. A request whose view
 needs no dimension a projection dropped (the unfiltered report, or a filter on a dimension the

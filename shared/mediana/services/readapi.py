@@ -17,7 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from mediana.domain.cells import decode_counter
 from mediana.domain.definitions import REPORTS
 from mediana.domain.presets import apart_day, bucket_ids, stored_run, valid_for
-from mediana.domain.projections import answers, decode_role
+from mediana.domain.projections import ROLES, answers, decode_role
 from mediana.domain.ranges import PRESETS, DateRange, preset_range, resolve_range
 from mediana.domain.records import CALL_OUTCOMES, CHANNELS
 from mediana.domain.report_values import SectionViews, request_views
@@ -143,11 +143,9 @@ def _heads_enough(views: Mapping[str, SectionViews]) -> HeadEnough:
     """A preset bucket in parts whose head (part 0: its projections, and the counters it has
     none of) answers this request's views needs no other part (``domain/projections``)."""
 
-    def enough(pk: str, base: str, head: Any) -> bool:
+    def enough(head: Any) -> bool:
         section_views = views.get(str(head.get("section"))) if isinstance(head, dict) else None
-        return section_views is not None and all(
-            answers(head, role, getattr(section_views, role)) for role in ("cur", "prev")
-        )
+        return section_views is not None and all(answers(head, role, getattr(section_views, role)) for role in ROLES)
 
     return enough
 

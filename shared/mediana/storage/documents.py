@@ -20,7 +20,7 @@ from mediana.storage.models import (
     conditional_failed,
 )
 
-HeadEnough = Callable[[str, str, Any], bool]  # (pk, base, head): does the caller need no more of it?
+HeadEnough = Callable[[Any], bool]  # is a headed document's head all the caller needs of it?
 
 
 class DocumentOps(StoreBase):
@@ -264,7 +264,7 @@ def _heads(first: Mapping[tuple[str, str], DocPart], enough: HeadEnough | None) 
     out = {}
     for (pk, base), part in first.items():
         head = blobs.decode_head(part.v)
-        if head is not None and enough(pk, base, head):
+        if head is not None and enough(head):
             out[(pk, base)] = head
     return out
 
