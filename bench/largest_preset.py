@@ -41,10 +41,10 @@ READ = """
 import pickle, sys, time
 from datetime import date
 sys.path[:0] = ["shared"]
-import mediana.services.readapi  # noqa: F401 - what the read function imports (boto3, the domain)
+from mediana.services.readapi import _heads_enough  # what the read function imports, and its own test
 from mediana.domain.cells import decode_counter
 from mediana.domain.definitions import REPORTS
-from mediana.domain.projections import answers, decode_role
+from mediana.domain.projections import decode_role
 from mediana.metering.capacity import read_units
 from mediana.domain.ranges import DateRange
 from mediana.domain.report_values import request_views
@@ -66,7 +66,7 @@ fetched = units = 0.0
 while docs:  # as readapi does: part 0 alone when its head answers the request (storage/blobs)
     parts = docs.pop()
     head = blobs.decode_head(parts[0]) if view is not None else None
-    if head is not None and all(answers(head, role, getattr(views, role)) for role in ("cur", "prev")):
+    if head is not None and _heads_enough({"rt": views})(head):
         doc, parts = head, parts[:1]
     else:
         doc = blobs.decode(parts)
