@@ -39,7 +39,7 @@ def live_contact(world: Mapping[str, Any]) -> dict[str, Any] | None:
     return contact
 
 
-def _frames(worlds: Iterable[Mapping[str, Any]]) -> tuple[pd.DataFrame, ...]:
+def _frames(worlds: Iterable[Mapping[str, Any]]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     contacts: list[tuple[Any, ...]] = []
     convs: list[tuple[Any, ...]] = []
     msgs: list[tuple[Any, ...]] = []
@@ -215,7 +215,14 @@ def _response_samples(msgs: pd.DataFrame) -> pd.DataFrame:
 
 def contributions(worlds: Iterable[Mapping[str, Any]], tz: str) -> Contributions:
     """Every (section, local day) counter these contacts contribute to."""
-    contacts, convs, msgs, ints = _frames(worlds)
+    return frame_contributions(*_frames(worlds), tz)
+
+
+def frame_contributions(
+    contacts: pd.DataFrame, convs: pd.DataFrame, msgs: pd.DataFrame, ints: pd.DataFrame, tz: str
+) -> Contributions:
+    """``contributions`` of the live records as frames (the columns ``_frames`` builds):
+    the one place the figures are defined, whatever holds the records."""
     out: Contributions = {}
     if contacts.empty:
         return out

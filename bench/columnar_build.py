@@ -1,0 +1,348 @@
+"""A measured spike of issue 11's columnar redesign: a tenant's full build from a JSON Lines
+file with no record ever a Python dict on the hot path, timed beside the product's build
+(bench/compute.py's stages) and checked against it: the same day documents and presets.
+
+What it does, as the redesign would:
+- **read**: pyarrow's JSON reader, a chunk of lines at a time, into typed columns (instants
+  kept as text). A chunk Arrow refuses (a value of another type, a duplicate key, a lone
+  surrogate, bad UTF-8) is parsed by the product's ``parse_lines``, whole.
+- **validate**: every check of the contract on whole columns, conservatively: a row any
+  check doubts -- or of a rare kind (tenant, user, group), or a tombstone -- is parsed by
+  ``parse_lines`` alone, so its answer and any rejection reason stay the product's. Instants
+  take the fast path only in the usual form (``YYYY-MM-DDTHH:MM:SSZ``).
+- **latest versions**: per kind, one sort by (id, erased, updated_at) and the last row of
+  each id; ties between different versions of one instant (the contract leaves them open)
+  are broken by the product's version hash, on those rows only.
+- **what counts**: the contract's joins (spec: a conversation counts when its contact is live,
+  a message when its conversation counts, an interaction when its contact is live).
+- **figures**: the product's ``contrib.frame_contributions`` on those frames (one definition),
+  then ``merge_days``, ``build_presets`` and ``preset_doc`` as compute.py runs them.
+
+What it leaves out, and the redesign must add: the per-contact state an incremental refresh
+loads (here nothing is stored), quarantine entries for the rejected lines (counted here), and
+differential tests on hostile input (here: the demo file, compared whole).
+Usage: python bench/columnar_build.py FILE --tenant T [--duckdb-seconds S] [--runs N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as arrow_compute
+import pyarrow.json as pj
+
+sys.path[:0] = ["shared", str(Path(__file__).parent)]
+
+import compute  # noqa: E402  (the product's stages, timed the same way)
+from mediana.domain.batch import merge_days  # noqa: E402
+from mediana.domain.cells import decode_counter  # noqa: E402
+from mediana.domain.collector import collector_paused  # noqa: E402
+from mediana.domain.contrib import frame_contributions  # noqa: E402
+from mediana.domain.parse_batch import parse_lines  # noqa: E402
+from mediana.domain.presets import build_presets  # noqa: E402
+from mediana.domain.projections import STORED  # noqa: E402
+from mediana.domain.records import (  # noqa: E402
+    AUTHOR_TYPES,
+    CALL_OUTCOMES,
+    CHANNELS,
+    INTERACTION_TYPES,
+    MAX_DURATION_SECONDS,
+    Record,
+    Rejection,
+)
+from mediana.domain.timeutil import MAX_INSTANT_NS, MIN_INSTANT_NS, local_today  # noqa: E402
+from mediana.domain.versions import version_of  # noqa: E402
+from mediana.services.preset_items import preset_doc  # noqa: E402
+from mediana.storage import blobs  # noqa: E402
+
+pc: Any = arrow_compute  # its functions are made at import: no stubs
+CHUNK_LINES = 20_000
+_S = pa.string()
+FIELDS: dict[str, pa.DataType] = {
+    "kind": _S, "tenant_id": _S, "id": _S, "updated_at": _S, "erased": pa.bool_(),
+    "created_at": _S, "origin": _S, "entry_group_id": _S, "group_id": _S, "owner_id": _S, "deleted_at": _S,
+    "contact_id": _S, "channel": _S, "closed_at": _S, "conversation_id": _S, "direction": _S,
+    "author_type": _S, "author_id": _S, "occurred_at": _S, "type": _S, "call_type": _S, "outcome": _S,
+    "duration_seconds": pa.float64(),
+}  # fmt: skip
+_PARSE = pj.ParseOptions(explicit_schema=pa.schema(FIELDS), unexpected_field_behavior="ignore")
+_READ = pj.ReadOptions(use_threads=False, block_size=1 << 26)
+_USUAL_INSTANT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$"
+# the fields of each kind's records, and which are instants (required or not)
+KIND_FIELDS = {
+    "contact": ["created_at", "origin", "entry_group_id", "group_id", "owner_id", "deleted_at"],
+    "conversation": ["contact_id", "channel", "created_at", "closed_at", "group_id", "owner_id"],
+    "message": ["conversation_id", "direction", "author_type", "author_id", "created_at"],
+    "interaction": ["contact_id", "owner_id", "occurred_at", "type", "call_type", "outcome", "duration_seconds"],
+}
+_CALL_FIELDS = ("call_type", "outcome", "duration_seconds")
+
+
+def _instant(col: pa.ChunkedArray, required: bool) -> tuple[pa.Array, pa.Array]:
+    """(ns as int64, ok): ok where the value is the usual form of a valid in-window instant,
+    or null when not required. Anything else is not ok (the reference judges it)."""
+    usual = pc.fill_null(pc.match_substring_regex(col, _USUAL_INSTANT), False)
+    text = pc.if_else(usual, col, pa.scalar("1970-01-01T00:00:00Z"))
+    try:
+        ns = pc.cast(pc.strptime(text, format="%Y-%m-%dT%H:%M:%SZ", unit="ns", error_is_null=True), pa.int64())
+    except pa.ArrowInvalid:
+        ns = pa.nulls(len(col), pa.int64())
+    valid = pc.fill_null(pc.and_(pc.greater_equal(ns, MIN_INSTANT_NS), pc.less_equal(ns, MAX_INSTANT_NS)), False)
+    ok = pc.and_(usual, valid)
+    ns = pc.if_else(ok, ns, pa.scalar(None, pa.int64()))
+    if not required:
+        ok = pc.or_(ok, pc.is_null(col))
+    return ns, ok
+
+
+def _nonempty(col: pa.ChunkedArray) -> pa.Array:
+    return pc.fill_null(pc.greater(pc.utf8_length(col), 0), False)
+
+
+def _member(col: pa.ChunkedArray, allowed: tuple[str, ...], required: bool) -> pa.Array:
+    hit = pc.is_in(col, value_set=pa.array(allowed))
+    return pc.fill_null(hit, False) if required else pc.or_(hit, pc.is_null(col))
+
+
+def _fast_rows(t: pa.Table, kind: str, tenant: str, line: pa.Array) -> tuple[pa.Table, pa.Array]:
+    """The rows of ``kind`` every check passes, as typed columns (instants as ns), and the
+    mask of the kind's rows that some check doubts."""
+    ok = pc.and_(pc.fill_null(pc.equal(t["tenant_id"], tenant), False), pc.invert(pc.fill_null(t["erased"], False)))
+    id_len = pc.utf8_length(t["id"])
+    ok = pc.and_(ok, pc.fill_null(pc.and_(pc.greater_equal(id_len, 1), pc.less_equal(id_len, 128)), False))
+    cols: dict[str, Any] = {"line": line, "id": t["id"]}
+    cols["updated_at"], good = _instant(t["updated_at"], True)
+    ok = pc.and_(ok, good)
+    for name in KIND_FIELDS[kind]:
+        col = t[name]
+        if name.endswith("_at"):
+            cols[name], good = _instant(col, name in ("created_at", "occurred_at"))
+            ok = pc.and_(ok, good)
+        elif name in ("contact_id", "conversation_id"):
+            cols[name], ok = col, pc.and_(ok, _nonempty(col))
+        else:
+            cols[name] = col
+    if kind == "conversation":
+        ok = pc.and_(ok, _member(t["channel"], CHANNELS, False))
+        cols["channel"] = pc.fill_null(t["channel"], "other")
+    elif kind == "message":
+        inbound = pc.and_(pc.equal(t["direction"], "inbound"), pc.equal(t["author_type"], "contact"))
+        outbound = pc.and_(
+            pc.equal(t["direction"], "outbound"), pc.is_in(t["author_type"], value_set=pa.array(AUTHOR_TYPES[1:]))
+        )
+        ok = pc.and_(ok, pc.fill_null(pc.or_(inbound, outbound), False))
+    elif kind == "interaction":
+        ok = pc.and_(ok, _member(t["type"], INTERACTION_TYPES, True))
+        call = pc.fill_null(pc.equal(t["type"], "call_log"), False)
+        duration = t["duration_seconds"]
+        in_bounds = pc.and_(pc.greater_equal(duration, 0), pc.less_equal(duration, MAX_DURATION_SECONDS))
+        call_ok = pc.and_(_member(t["outcome"], CALL_OUTCOMES, False), pc.or_(pc.is_null(duration), in_bounds))
+        ok = pc.and_(ok, pc.or_(pc.invert(call), pc.fill_null(call_ok, False)))
+        for name in _CALL_FIELDS:  # a record of another type has none of them
+            cols[name] = pc.if_else(call, cols[name], pa.nulls(len(t), cols[name].type))
+    ok = pc.fill_null(ok, False)
+    return pa.table(cols).filter(ok), pc.invert(ok)
+
+
+def read_columns(lines: list[bytes], tenant: str) -> tuple[dict[str, list[pa.Table]], list[Record], int]:
+    """Each kind's rows that passed every check, the records ``parse_lines`` gave for the rest,
+    and the number of rejected lines."""
+    fast: dict[str, list[pa.Table]] = {k: [] for k in KIND_FIELDS}
+    slow: list[bytes] = []
+    for start in range(0, len(lines), CHUNK_LINES):
+        at = [i for i in range(start, min(start + CHUNK_LINES, len(lines))) if lines[i].strip()]
+        chunk = [lines[i] for i in at]
+        body = b"\n".join(chunk)
+        if b"\\u" in body and (b"\\ud" in body or b"\\uD" in body):  # lone surrogates are the reference's
+            slow.extend(chunk)
+            continue
+        try:
+            table = pj.read_json(io.BytesIO(body), read_options=_READ, parse_options=_PARSE)
+        except (pa.ArrowInvalid, UnicodeDecodeError):
+            slow.extend(chunk)
+            continue
+        if table.num_rows != len(chunk):
+            slow.extend(chunk)
+            continue
+        rest = pc.invert(pc.fill_null(pc.is_in(table["kind"], value_set=pa.array(list(KIND_FIELDS))), False))
+        for kind in KIND_FIELDS:
+            mine = pc.fill_null(pc.equal(table["kind"], kind), False)
+            positions = np.flatnonzero(mine.to_numpy(zero_copy_only=False))
+            line = pa.array(np.asarray(at, dtype=np.int64)[positions])
+            rows, doubted = _fast_rows(table.filter(mine), kind, tenant, line)
+            fast[kind].append(rows)
+            rest = pc.or_(rest, _scatter(positions, doubted, len(chunk)))
+        slow.extend(chunk[i] for i in np.flatnonzero(rest.to_numpy(zero_copy_only=False)))
+    records, rejected = [], 0
+    for parsed in parse_lines(slow, tenant):
+        if isinstance(parsed, Rejection):
+            rejected += 1
+        elif parsed is not None:
+            records.append(parsed)
+    return fast, records, rejected
+
+
+def _scatter(positions: np.ndarray, flags: pa.Array, n: int) -> pa.Array:
+    out = np.zeros(n, dtype=bool)
+    out[positions] = flags.to_numpy(zero_copy_only=False)
+    return pa.array(out)
+
+
+def _versions(kind: str, tables: list[pa.Table], records: list[Record]) -> pa.Table:
+    """One kind's versions: the fast rows and the reference's records together, with ``erased``."""
+    schema = pa.schema([("line", pa.int64()), ("id", _S), ("updated_at", pa.int64())] + [
+        (n, pa.float64() if n == "duration_seconds" else pa.int64() if n.endswith("_at") else _S)
+        for n in KIND_FIELDS[kind]
+    ])  # fmt: skip
+    parts = [t.append_column("erased", pa.array(np.zeros(t.num_rows, dtype=bool))) for t in tables]
+    mine = [(k, r) for k, r in enumerate(records) if r["kind"] == kind]
+    rows = [{**{n: r.get(n) for n in schema.names}, "line": -1 - k, "erased": bool(r.get("erased"))} for k, r in mine]
+    parts.append(pa.Table.from_pylist(rows, schema=schema.append(pa.field("erased", pa.bool_()))))
+    return pa.concat_tables([p.cast(parts[-1].schema) for p in parts])
+
+
+def latest(versions: pa.Table, record_of: Any) -> pa.Table:
+    """The version of each id that counts: an erasure is terminal, else the greatest
+    ``updated_at``; two different versions of one instant, the greater version hash
+    (``record_of(line)``: the record the product parsed from that row's line)."""
+    if versions.num_rows == 0:
+        return versions
+    by = [("id", "ascending"), ("erased", "ascending"), ("updated_at", "ascending")]
+    table = versions.take(pc.sort_indices(versions, sort_keys=by))
+    ids = table["id"].combine_chunks()
+    n = table.num_rows
+    last = np.ones(n, dtype=bool)  # the last row of each id
+    last[:-1] = pc.not_equal(ids.slice(1), ids.slice(0, n - 1)).to_numpy(zero_copy_only=False)
+    erased = table["erased"].to_numpy()
+    updated = table["updated_at"].to_numpy()
+    same = np.zeros(n, dtype=bool)  # a row ranked equal to the next one of its id
+    same[:-1] = ~last[:-1] & (erased[1:] == erased[:-1]) & (updated[1:] == updated[:-1])
+    if same.any():  # rare: the product's version hash decides among the equals that rank last
+        lines = table["line"].to_numpy()
+        for end in np.flatnonzero(last & np.append(False, same[:-1])):
+            start = end
+            while start > 0 and same[start - 1]:
+                start -= 1
+            hashes = [version_of(record_of(int(lines[i]))) for i in range(start, end + 1)]
+            last[start : end + 1] = False
+            last[start + int(np.argmax(hashes))] = True
+    return table.filter(pa.array(last))
+
+
+Frames = tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]
+
+
+def counting_frames(latest_of: dict[str, pa.Table]) -> Frames:
+    """What counts, as the frames ``contrib.frame_contributions`` reads."""
+
+    def live(kind: str, parent: str | None = None, parents: pa.Array | None = None) -> pa.Table:
+        t = latest_of[kind]
+        keep = pc.invert(t["erased"])
+        if parent:
+            keep = pc.and_(keep, pc.is_in(t[parent], value_set=parents))
+        return t.filter(keep)
+
+    ct = live("contact")
+    cv = live("conversation", "contact_id", ct["id"].combine_chunks())
+    ms = live("message", "conversation_id", cv["id"].combine_chunks())
+    it = live("interaction", "contact_id", ct["id"].combine_chunks())
+    given = pc.and_(pc.is_valid(ct["origin"]), pc.not_equal(ct["origin"], ""))
+    origin = pc.if_else(pc.fill_null(given, False), ct["origin"], "unknown")
+    duration = it["duration_seconds"]
+    ms_col = pc.fill_null(pc.cast(pc.round(pc.multiply(duration, 1000), round_mode="half_to_even"), pa.int64()), -1)
+    tables = (
+        {"cid": ct["id"], "created": ct["created_at"], "origin": origin, "entry_group": ct["entry_group_id"],
+         "group": ct["group_id"], "owner": ct["owner_id"], "deleted": pc.is_valid(ct["deleted_at"])},
+        {"vid": cv["id"], "cid": cv["contact_id"], "created": cv["created_at"], "closed": cv["closed_at"],
+         "channel": cv["channel"], "group": cv["group_id"], "owner": cv["owner_id"]},
+        {"mid": ms["id"], "vid": ms["conversation_id"], "created": ms["created_at"], "direction": ms["direction"],
+         "author_type": ms["author_type"], "author": ms["author_id"]},
+        {"cid": it["contact_id"], "at": it["occurred_at"], "type": it["type"], "owner": it["owner_id"],
+         "call_type": it["call_type"], "outcome": it["outcome"], "ms": ms_col},
+    )  # fmt: skip
+    contacts, convs, msgs, ints = (pa.table(t).to_pandas() for t in tables)
+    convs["closed"] = convs["closed"].astype("Int64")  # nullable integers, as _frames makes them
+    return contacts, convs, msgs, ints
+
+
+def _timezone(records: list[Record]) -> str:
+    tenants = [r for r in records if r["kind"] == "tenant"]
+    if not tenants:
+        return "UTC"
+    best = max(tenants, key=lambda r: (bool(r.get("erased")), r["updated_at"], version_of(r)))
+    return "UTC" if best.get("erased") else str(best.get("timezone") or "UTC")
+
+
+def columnar_stages(lines: list[bytes], tenant: str, stages: dict[str, float]) -> tuple[Any, ...]:
+    t = time.perf_counter()
+    fast, records, rejected = read_columns(lines, tenant)
+    stages["read + validate (Arrow)"] = time.perf_counter() - t
+    t = time.perf_counter()
+
+    def record_of(line: int) -> Record:
+        return records[-1 - line] if line < 0 else parse_lines([lines[line]], tenant)[0]  # type: ignore[return-value]
+
+    latest_of = {kind: latest(_versions(kind, fast[kind], records), record_of) for kind in KIND_FIELDS}
+    frames = counting_frames(latest_of)
+    tz = _timezone(records)
+    stages["latest versions + what counts"] = time.perf_counter() - t
+    t = time.perf_counter()
+    delta = frame_contributions(*frames, tz)
+    stages["contributions (product's figures)"] = time.perf_counter() - t
+    t = time.perf_counter()
+    days = merge_days({}, delta)
+    today = local_today(tz)
+    docs = [preset_doc(key, summary, today) for key, summary in build_presets(today, days, apart=today).items()]
+    stages["day documents + presets (product's)"] = time.perf_counter() - t
+    return days, docs, rejected, sum(len(f) for f in frames)
+
+
+def _decoded(docs: list[dict[str, Any]]) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """Preset items by key, their counters decoded: the same cells in any order are the same item."""
+    out = {}
+    for doc in docs:
+        whole = {k: v for k, v in doc.items() if k not in ("cur", "prev", blobs.BODY, *STORED.values())}
+        for name in ("cur", "prev"):
+            whole[name] = decode_counter(doc[name])
+            whole[STORED[name]] = {m: decode_counter(c) for m, c in doc.get(STORED[name], {}).items()}
+        out[(doc["preset"], doc["section"], doc.get("bucket"))] = whole
+    return out
+
+
+def main() -> None:
+    cli = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    cli.add_argument("file", type=Path)
+    cli.add_argument("--tenant", required=True)
+    cli.add_argument("--duckdb-seconds", type=float, default=0.7)
+    cli.add_argument("--runs", type=int, default=3)
+    args = cli.parse_args()
+    lines = args.file.read_bytes().splitlines()
+    duck = args.duckdb_seconds
+    with collector_paused():
+        product: dict[str, float] = {}
+        _, _, _, _, product_days, product_docs = compute._stages(lines, args.tenant, product)
+        for run in range(1, args.runs + 1):
+            stages: dict[str, float] = {}
+            days, docs, rejected, rows = columnar_stages(lines, args.tenant, stages)
+            total = sum(stages.values())
+            print(f"run {run}: " + ", ".join(f"{name} {s:.3f}" for name, s in stages.items()))
+            print(f"  columnar total {total:.2f} s = {total / duck:.1f}x DuckDB's {duck:.2f} s")
+    same_days = days == product_days
+    same_docs = _decoded(docs) == _decoded(product_docs)
+    print(f"product's build (one run): {sum(product.values()):.2f} s; rows counted {rows}, rejected {rejected}")
+    print(f"same day documents as the product: {same_days}; same preset items: {same_docs}")
+    print(f"columnar_seconds={total:.2f} same={same_days and same_docs}")
+    if not (same_days and same_docs):
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
