@@ -27,7 +27,7 @@ from mediana.domain.cells import decode_counter  # noqa: E402
 from mediana.domain.collector import collector_paused  # noqa: E402
 from mediana.domain.contrib import contributions  # noqa: E402
 from mediana.domain.parse_batch import parse_lines  # noqa: E402
-from mediana.domain.presets import build_presets  # noqa: E402
+from mediana.domain.preset_frames import encoded_presets  # noqa: E402
 from mediana.domain.records import Rejection  # noqa: E402
 from mediana.domain.timeutil import local_today  # noqa: E402
 from mediana.domain.world import LoadedState, fold  # noqa: E402
@@ -58,7 +58,7 @@ def _stages(raw: list[bytes], tenant: str, stages: dict[str, float]) -> tuple[An
     t = time.perf_counter()
     days = merge_days({}, delta)
     today = local_today(tz)
-    docs = [preset_doc(key, summary, today) for key, summary in build_presets(today, days, apart=today).items()]
+    docs = [preset_doc(key, summary, today) for key, summary in encoded_presets(today, days).items()]
     stages["day documents + presets"] = time.perf_counter() - t
 
     return records, rejected, state, tz, days, docs

@@ -31,7 +31,7 @@ Counter = dict[Key, int]
 Encoded = list[list[Any]] | dict[str, Any]
 
 COLUMNS_FROM_CELLS = 64  # smaller counters (most day documents) stay rows: cheaper to build, as small
-_RUN_TYPES = {str, int, type(None)}  # values a run may join by equality without merging 1, 1.0 and True
+RUN_TYPES = {str, int, type(None)}  # values a run may join by equality without merging 1, 1.0 and True
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def _sorted_columns(counter: Mapping[Key, int]) -> tuple[list[tuple[Any, ...]], 
         return None
     columns = list(zip(*keys, strict=True))
     types = [set(map(type, column)) for column in columns]
-    if not all(_RUN_TYPES >= kinds for kinds in types):
+    if not all(RUN_TYPES >= kinds for kinds in types):
         return None
     place, _ = _ranks(columns[0])  # the key's rank tuple as one integer: compared in C, no tuples
     for column in columns[1:]:
@@ -82,8 +82,16 @@ def _sorted_columns(counter: Mapping[Key, int]) -> tuple[list[tuple[Any, ...]], 
     return [cells(column) for column in columns], list(cells(list(counter.values()))), types[-1] == {int}
 
 
-def _ranks(column: tuple[Any, ...]) -> tuple[list[int], int]:
+def _ranks(column: Sequence[Any]) -> tuple[list[int], int]:
     """Each value's rank among the column's distinct values (None first), and their number."""
+    ordered = ordered_values(column)
+    rank = {v: i for i, v in enumerate(ordered)}
+    return list(map(rank.__getitem__, column)), len(rank)
+
+
+def ordered_values(column: Iterable[Any]) -> list[Any]:
+    """A column's distinct values in the order cells are stored in: None first, then sorted
+    (by ``repr`` when they do not compare: numbers and text in one column)."""
     distinct = set(column)
     missing = None in distinct
     distinct.discard(None)
@@ -91,8 +99,7 @@ def _ranks(column: tuple[Any, ...]) -> tuple[list[int], int]:
         ordered = sorted(distinct)
     except TypeError:  # numbers and text in one column: any order will do
         ordered = sorted(distinct, key=repr)
-    rank = {v: i for i, v in enumerate([None, *ordered] if missing else ordered)}
-    return list(map(rank.__getitem__, column)), len(rank)
+    return [None, *ordered] if missing else ordered
 
 
 def decode_counter(encoded: Encoded | Iterable[list[Any]], view: View | None = None) -> Counter:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from mediana.domain.cells import Counter, Key, decode_counter, encode_counter
+from mediana.domain.cells import Counter, Encoded, Key, decode_counter, encode_counter
 from mediana.domain.ranges import DateRange
 
 ALL_DAYS = "all"  # the one "day" key of a cumulative section
@@ -123,16 +123,21 @@ class RangeSummary:
         return False
 
     def to_doc(self) -> dict[str, Any]:
-        return {
-            "section": self.section,
-            "from": self.span.start.isoformat(),
-            "to": self.span.end.isoformat(),
-            "preset": self.span.preset,
-            "cur": encode_counter(self.cur),
-            "prev": encode_counter(self.prev),
-        }
+        return summary_doc(self.section, self.span, encode_counter(self.cur), encode_counter(self.prev))
 
     @classmethod
     def from_doc(cls, doc: Mapping[str, Any]) -> RangeSummary:
         span = DateRange(date.fromisoformat(doc["from"]), date.fromisoformat(doc["to"]), doc.get("preset"))
         return cls(doc["section"], span, decode_counter(doc["cur"]), decode_counter(doc["prev"]))
+
+
+def summary_doc(section: str, span: DateRange, cur: Encoded, prev: Encoded) -> dict[str, Any]:
+    """A range summary's stored form, its counters encoded (``encode_counter``)."""
+    return {
+        "section": section,
+        "from": span.start.isoformat(),
+        "to": span.end.isoformat(),
+        "preset": span.preset,
+        "cur": cur,
+        "prev": prev,
+    }

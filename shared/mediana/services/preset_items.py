@@ -7,8 +7,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from mediana.domain.presets import PresetKey, bucket_ids, build_presets, touched, unchanged_at_roll, update_presets
-from mediana.domain.projections import add_projections
+from mediana.domain.cells import Counter
+from mediana.domain.preset_frames import EncodedSummary, encoded_presets
+from mediana.domain.presets import PresetKey, bucket_ids, touched, unchanged_at_roll, update_presets
+from mediana.domain import projections
+from mediana.domain.projections import ROLES, add_projections
 from mediana.domain.ranges import PRESETS, preset_range, preset_span
 from mediana.domain.sections import SECTIONS, RangeSummary, keeps_today_apart
 from mediana.storage import blobs, generations, keys
@@ -31,7 +34,7 @@ def presets_to_write(
     span = preset_span(today)
     days = store.day_docs(tenant, gen, SECTIONS, span.start, span.end, consistent=True)
     days.update(new_days)
-    presets = build_presets(today, days, apart=today)
+    presets = encoded_presets(today, days)
     old = store.part_counts(pk)  # every stored item: what is not rewritten is deleted
     before = _presets_day(state)
     docs: dict[str, tuple[dict[str, Any] | None, int]] = {}
@@ -41,7 +44,7 @@ def presets_to_write(
         for s in SECTIONS:
             ids = bucket_ids(p, s, span)
             stored = [i for i, b in enumerate(ids) if keys.preset_base(p, s, b) in old]
-            data = [i for i, b in enumerate(ids) if presets[(p, s, b)].cur or presets[(p, s, b)].prev]
+            data = [i for i, b in enumerate(ids) if presets[(p, s, b)].cells]
             # a preset with nothing in it and nothing stored is not written: a reader finds no
             # preset and sums the (absent) days. One that keeps today apart is written even
             # empty (its last bucket): today's data, in its day documents, is read through it.
@@ -93,12 +96,12 @@ def _presets_in_place(
     return {bases[key]: (preset_doc(key, summaries[key], today), stored[bases[key]][1]) for key in changed}
 
 
-def preset_doc(key: PresetKey, summary: RangeSummary, today: date) -> dict[str, Any]:
+def preset_doc(key: PresetKey, summary: RangeSummary | EncodedSummary, today: date) -> dict[str, Any]:
     """A preset bucket's item; ``apart`` names the day whose cells it leaves to that day's
     document (every preset of a dated section that contains today). Its large counters also
     hold their projections onto the unfiltered reports' views (``domain/projections``)."""
     doc = summary.to_doc()
-    projected = add_projections(doc, summary.section, {"cur": summary.cur, "prev": summary.prev})
+    projected = add_projections(doc, summary.section, _large_counters(summary))
     if projected:  # once it needs parts, those counters go after the rest (storage/blobs: headed)
         doc[blobs.BODY] = projected
     doc["as_of"] = today.isoformat()
@@ -107,3 +110,13 @@ def preset_doc(key: PresetKey, summary: RangeSummary, today: date) -> dict[str, 
     if keeps_today_apart(summary.section, summary.span, today):
         doc["apart"] = today.isoformat()
     return doc
+
+
+def _large_counters(summary: RangeSummary | EncodedSummary) -> dict[str, Counter]:
+    """The counters ``add_projections`` may project: an encoded one decoded only when it is
+    large enough to be (a smaller one is skipped there, and given empty here; the threshold
+    is read when called, as ``add_projections`` reads it)."""
+    if isinstance(summary, RangeSummary):
+        return {"cur": summary.cur, "prev": summary.prev}
+    least = projections.PROJECT_FROM_CELLS
+    return {role: summary.counter(role) if summary.cells_of(role) >= max(least, 1) else {} for role in ROLES}

@@ -1,0 +1,245 @@
+"""Every preset bucket's stored counters at once, from day documents (numpy; writer only).
+
+``build_presets`` folds the day documents into ``RangeSummary`` buckets cell by cell, and
+``to_doc`` then sorts and encodes each bucket's counters (``cells.encode_counter``): about a
+microsecond a cell each, a third of a second for the 365-day demo tenant, spent by every full
+build and every day roll. Here a section's cells become integer columns once; each preset's
+buckets are a selection of their rows, and all of a section's counters are summed, sorted and
+run-length encoded by a few numpy passes over those columns.
+
+What comes out is what ``to_doc`` stores: the same cells, in the same order for the columns
+form; rows (the form of counters under ``COLUMNS_FROM_CELLS`` cells) come sorted, and any
+order decodes to the same counter. tests/test_preset_frames.py proves it for any day
+documents. A section whose cells ``encode_counter`` would not store as columns (keys of mixed
+widths, values other than text, integers and None) is built by ``build_presets``, as before.
+The read function never imports this module: it has no numpy.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from itertools import chain
+from typing import Any
+
+import numpy as np
+
+from mediana.domain.cells import COLUMNS_FROM_CELLS, RUN_TYPES, Counter, Encoded, decode_counter, ordered_values
+from mediana.domain.presets import PresetKey, bucket_ids, build_presets, width
+from mediana.domain.ranges import PRESETS, DateRange, preset_range
+from mediana.domain.sections import SECTIONS, RangeSummary, kept_apart, summary_doc
+
+DayKey = tuple[str, str]
+_EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
+_INT64 = 2**62  # integers beyond this take the cell-by-cell path (no overflow in sums)
+
+
+@dataclass
+class EncodedSummary:
+    """A preset bucket as ``RangeSummary.to_doc`` stores it: its counters encoded, and how
+    many cells each holds."""
+
+    section: str
+    span: DateRange
+    cur: Encoded
+    prev: Encoded
+    cur_cells: int = 0
+    prev_cells: int = 0
+
+    def to_doc(self) -> dict[str, Any]:
+        return summary_doc(self.section, self.span, self.cur, self.prev)
+
+    @property
+    def cells(self) -> int:
+        return self.cur_cells + self.prev_cells
+
+    def cells_of(self, role: str) -> int:
+        return self.cur_cells if role == "cur" else self.prev_cells
+
+    def counter(self, role: str) -> Counter:
+        return decode_counter(self.cur if role == "cur" else self.prev)
+
+    @classmethod
+    def of(cls, summary: RangeSummary) -> EncodedSummary:
+        doc = summary.to_doc()
+        return cls(summary.section, summary.span, doc["cur"], doc["prev"], len(summary.cur), len(summary.prev))
+
+
+def encoded_presets(today: date, days: Mapping[DayKey, Counter]) -> dict[PresetKey, EncodedSummary]:
+    """``{key: EncodedSummary.of(s) for key, s in build_presets(today, days, apart=today).items()}``,
+    vectorised: every bucket of every preset of every section, today's dated cells left out."""
+    apart = today.isoformat()
+    spans = {p: preset_range(p, today) for p in PRESETS}
+    by_section: dict[str, list[tuple[str, Counter]]] = {}
+    for (section, day_key), cells in days.items():
+        if cells and not kept_apart(section, day_key, apart):
+            by_section.setdefault(section, []).append((day_key, cells))
+    out: dict[PresetKey, EncodedSummary] = {}
+    for section in SECTIONS:
+        docs = by_section.get(section, [])
+        built = _section(section, spans, docs) if docs else {}
+        if built is None:  # cells the columns form does not take: folded one by one
+            summaries = build_presets(today, {(section, d): c for d, c in docs}, apart=today)
+            built = {k: EncodedSummary.of(s) for k, s in summaries.items() if k[1] == section}
+        for p in PRESETS:
+            for b in bucket_ids(p, section, spans[p]):
+                key = (p, section, b)
+                out[key] = built.get(key) or EncodedSummary(section, spans[p], [], [])
+    return out
+
+
+def _section(
+    section: str, spans: Mapping[str, DateRange], docs: list[tuple[str, Counter]]
+) -> dict[PresetKey, EncodedSummary] | None:
+    """One section's buckets, or None when its cells do not all take the columns form."""
+    info = SECTIONS[section]
+    keys = list(chain.from_iterable(cells for _, cells in docs))
+    if set(map(len, keys)) != {len(info.dims)}:
+        return None
+    columns = list(zip(*keys, strict=True))
+    kinds = [set(map(type, column)) for column in columns]
+    if not all(RUN_TYPES >= k for k in kinds) or (info.cumulative and kinds[0] != {str}):
+        return None
+    try:
+        counts = np.fromiter(chain.from_iterable(c.values() for _, c in docs), dtype=np.int64, count=len(keys))
+    except (OverflowError, TypeError, ValueError):
+        return None
+    codes, values = [], []
+    for column in columns:
+        ordered = ordered_values(column)
+        if any(type(v) is int and abs(v) >= _INT64 for v in ordered):
+            return None
+        rank = {v: i for i, v in enumerate(ordered)}
+        codes.append(np.fromiter(map(rank.__getitem__, column), dtype=np.int64, count=len(column)))
+        values.append(ordered)
+
+    keylist: list[PresetKey] = []
+    chosen: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"cur": [], "prev": []}  # (counter ids, rows)
+    if info.cumulative:  # the creation date is the first dimension; a range counts it up to its end
+        for p in PRESETS:
+            span = spans[p]
+            keylist.append((p, section, None))
+            for role, end in (("cur", span.end), ("prev", span.previous.end)):
+                rows = np.flatnonzero(codes[0] < bisect_right(values[0], end.isoformat()))
+                chosen[role].append((np.full(len(rows), len(keylist) - 1), rows))
+        role_columns = {"cur": (codes[1:], values[1:]), "prev": (codes[1:], values[1:])}
+    else:
+        ordinals = np.repeat(
+            np.array([date.fromisoformat(d).toordinal() for d, _ in docs], dtype=np.int64),
+            [len(cells) for _, cells in docs],
+        )
+        for p in PRESETS:
+            span, w = spans[p], width(p, section)
+            ids = bucket_ids(p, section, span)
+            offset = len(keylist)
+            keylist.extend((p, section, b) for b in ids)
+            for role, r in (("cur", span), ("prev", span.previous)):
+                rows = np.flatnonzero((ordinals >= r.start.toordinal()) & (ordinals <= r.end.toordinal()))
+                if w is None:
+                    ids_of_rows = np.full(len(rows), offset)
+                else:
+                    first = int(ids[0] or 0)  # a bucketed preset's ids are integers
+                    ids_of_rows = offset + (ordinals[rows] - _EPOCH_ORDINAL) // w - first
+                chosen[role].append((ids_of_rows, rows))
+        role_columns = {"cur": (codes, values), "prev": (codes, values)}
+        if info.series:  # a series keeps the local date first in its current cells
+            days, day_codes = np.unique(ordinals, return_inverse=True)
+            day_values = [date.fromordinal(int(o)).isoformat() for o in days]
+            role_columns["cur"] = ([day_codes.astype(np.int64), *codes], [day_values, *values])
+
+    built: dict[PresetKey, dict[str, tuple[Encoded, int]]] = {}
+    for role, parts in chosen.items():
+        ids_of_rows = np.concatenate([ids for ids, _ in parts])
+        rows = np.concatenate([r for _, r in parts])
+        key_codes, key_values = role_columns[role]
+        for cid, encoded, size in _encode_all(ids_of_rows, [c[rows] for c in key_codes], key_values, counts[rows]):
+            built.setdefault(keylist[cid], {})[role] = (encoded, size)
+    out = {}
+    for key, roles in built.items():
+        cur, cur_cells = roles.get("cur", ([], 0))
+        prev, prev_cells = roles.get("prev", ([], 0))
+        out[key] = EncodedSummary(section, spans[key[0]], cur, prev, cur_cells, prev_cells)
+    return out
+
+
+def _encode_all(
+    cid: np.ndarray, cols: list[np.ndarray], values: list[list[Any]], counts: np.ndarray
+) -> list[tuple[int, Encoded, int]]:
+    """(counter id, encoded counter, cells) of every counter the rows make: each row adds its
+    count to the cell of its key columns (codes into ``values``, ranked as cells ranks them)
+    in the counter ``cid``; cells that sum to zero are left out, as ``add_into`` leaves them."""
+    if not len(cid):
+        return []
+    order = _order([cid, *cols], [int(cid.max()) + 1, *(len(v) for v in values)])
+    cid, cols, counts = cid[order], [c[order] for c in cols], counts[order]
+    new = np.ones(len(cid), dtype=bool)
+    new[1:] = cid[1:] != cid[:-1]
+    for c in cols:
+        new[1:] |= c[1:] != c[:-1]
+    starts = np.flatnonzero(new)
+    sums = np.add.reduceat(counts, starts)
+    starts, sums = starts[sums != 0], sums[sums != 0]
+    if not len(sums):
+        return []
+    cid, cols = cid[starts], [c[starts] for c in cols]
+
+    n = len(cid)
+    first = np.ones(n, dtype=bool)  # a counter's first cell
+    first[1:] = cid[1:] != cid[:-1]
+    bounds = [*np.flatnonzero(first).tolist(), n]
+    any_start = first.copy()  # a cell that starts a run of some leading dimension
+    lead_starts = []
+    for c in cols[:-1]:
+        change = first.copy()
+        change[1:] |= c[1:] != c[:-1]
+        any_start |= change
+        lead_starts.append(np.flatnonzero(change))
+    objects = [_objects(v) for v in values]
+    last_values = objects[-1][cols[-1]]
+    is_int = np.array([type(v) is int for v in values[-1]], dtype=bool)[cols[-1]]
+    numbers = np.array([v if type(v) is int else 0 for v in values[-1]], dtype=np.int64)[cols[-1]]
+    differences = numbers.copy()
+    differences[1:] -= numbers[:-1]
+    differences[any_start] = numbers[any_start]
+    all_int = np.logical_and.reduceat(is_int, bounds[:-1])
+
+    out: list[tuple[int, Encoded, int]] = []
+    for k, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        size = hi - lo
+        counts_list = sums[lo:hi].tolist()
+        encoded: Encoded
+        if size < COLUMNS_FROM_CELLS:
+            slices = [obj[c[lo:hi]].tolist() for obj, c in zip(objects, cols, strict=True)]
+            encoded = [[*key, count] for key, count in zip(zip(*slices, strict=True), counts_list, strict=True)]
+        else:
+            runs = []
+            for obj, c, run_starts in zip(objects, cols, lead_starts, strict=False):
+                a, b = np.searchsorted(run_starts, [lo, hi])
+                at = run_starts[a:b]
+                runs.append([obj[c[at]].tolist(), np.diff(np.append(at, hi)).tolist()])
+            delta = bool(all_int[k])
+            last = differences[lo:hi].tolist() if delta else last_values[lo:hi].tolist()
+            encoded = {"runs": runs, "last": last, "delta": delta, "counts": counts_list}
+        out.append((int(cid[lo]), encoded, size))
+    return out
+
+
+def _order(columns: list[np.ndarray], sizes: list[int]) -> np.ndarray:
+    """The rows in the order of their columns (the first, then the next...): as one integer
+    each when the codes fit one (a single sort), else by ``lexsort``."""
+    if float(np.prod(np.array(sizes, dtype=np.float64))) >= 2.0**62:
+        return np.lexsort(columns[::-1])
+    place = columns[0].copy()
+    for column, size in zip(columns[1:], sizes[1:], strict=True):
+        place *= size
+        place += column
+    return np.argsort(place, kind="stable")
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    """The values as a 1-D object array, to take Python values by code."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
