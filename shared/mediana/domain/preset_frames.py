@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -98,33 +99,36 @@ def _section(
     keys = list(chain.from_iterable(cells for _, cells in docs))
     if set(map(len, keys)) != {len(info.dims)}:
         return None
-    columns = list(zip(*keys, strict=True))
-    kinds = [set(map(type, column)) for column in columns]
-    if not all(RUN_TYPES >= k for k in kinds) or (info.cumulative and kinds[0] != {str}):
-        return None
     try:
         counts = np.fromiter(chain.from_iterable(c.values() for _, c in docs), dtype=np.int64, count=len(keys))
     except (OverflowError, TypeError, ValueError):
         return None
-    codes, values = [], []
-    for column in columns:
+    codes: list[np.ndarray] = []
+    values: list[_Values] = []
+    for i in range(len(info.dims)):  # a column at a time: only its codes stay (int32: a third of the tuples)
+        column = list(map(itemgetter(i), keys))
+        kinds = set(map(type, column))
+        if not RUN_TYPES >= kinds or (info.cumulative and i == 0 and kinds != {str}):
+            return None
         ordered = ordered_values(column)
-        if any(type(v) is int and abs(v) >= _INT64 for v in ordered):
+        if len(ordered) >= 2**31 or any(type(v) is int and abs(v) >= _INT64 for v in ordered):
             return None
         rank = {v: i for i, v in enumerate(ordered)}
-        codes.append(np.fromiter(map(rank.__getitem__, column), dtype=np.int64, count=len(column)))
-        values.append(ordered)
+        codes.append(np.fromiter(map(rank.__getitem__, column), dtype=np.int32, count=len(column)))
+        values.append(_Values(ordered))
+    del keys
 
-    keylist: list[PresetKey] = []
-    chosen: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {"cur": [], "prev": []}  # (counter ids, rows)
+    encoded: dict[PresetKey, dict[str, tuple[Encoded, int]]] = {}
     if info.cumulative:  # the creation date is the first dimension; a range counts it up to its end
         for p in PRESETS:
             span = spans[p]
-            keylist.append((p, section, None))
             for role, end in (("cur", span.end), ("prev", span.previous.end)):
-                rows = np.flatnonzero(codes[0] < bisect_right(values[0], end.isoformat()))
-                chosen[role].append((np.full(len(rows), len(keylist) - 1), rows))
-        role_columns = {"cur": (codes[1:], values[1:]), "prev": (codes[1:], values[1:])}
+                rows = np.flatnonzero(codes[0] < bisect_right(values[0].values, end.isoformat()))
+                found = _encode_all(
+                    np.zeros(len(rows), np.int64), [c[rows] for c in codes[1:]], values[1:], counts[rows]
+                )
+                for _, enc, size in found:
+                    encoded.setdefault((p, section, None), {})[role] = (enc, size)
     else:
         ordinals = np.repeat(
             np.array([date.fromisoformat(d).toordinal() for d, _ in docs], dtype=np.int64),
@@ -132,32 +136,18 @@ def _section(
         )
         for p in PRESETS:
             span, w = spans[p], width(p, section)
-            ids = bucket_ids(p, section, span)
-            offset = len(keylist)
-            keylist.extend((p, section, b) for b in ids)
             for role, r in (("cur", span), ("prev", span.previous)):
                 rows = np.flatnonzero((ordinals >= r.start.toordinal()) & (ordinals <= r.end.toordinal()))
-                if w is None:
-                    ids_of_rows = np.full(len(rows), offset)
-                else:
-                    first = int(ids[0] or 0)  # a bucketed preset's ids are integers
-                    ids_of_rows = offset + (ordinals[rows] - _EPOCH_ORDINAL) // w - first
-                chosen[role].append((ids_of_rows, rows))
-        role_columns = {"cur": (codes, values), "prev": (codes, values)}
-        if info.series:  # a series keeps the local date first in its current cells
-            days, day_codes = np.unique(ordinals, return_inverse=True)
-            day_values = [date.fromordinal(int(o)).isoformat() for o in days]
-            role_columns["cur"] = ([day_codes.astype(np.int64), *codes], [day_values, *values])
-
-    built: dict[PresetKey, dict[str, tuple[Encoded, int]]] = {}
-    for role, parts in chosen.items():
-        ids_of_rows = np.concatenate([ids for ids, _ in parts])
-        rows = np.concatenate([r for _, r in parts])
-        key_codes, key_values = role_columns[role]
-        for cid, encoded, size in _encode_all(ids_of_rows, [c[rows] for c in key_codes], key_values, counts[rows]):
-            built.setdefault(keylist[cid], {})[role] = (encoded, size)
-    out = {}
-    for key, roles in built.items():
+                bucket = np.zeros(len(rows), np.int64) if w is None else (ordinals[rows] - _EPOCH_ORDINAL) // w
+                cols, vals = [c[rows] for c in codes], values
+                if role == "cur" and info.series:  # a series keeps the local date first in its current cells
+                    days, day_codes = np.unique(ordinals[rows], return_inverse=True)
+                    cols = [day_codes.astype(np.int32), *cols]
+                    vals = [_Values([date.fromordinal(int(o)).isoformat() for o in days]), *values]
+                for b, enc, size in _encode_all(bucket, cols, vals, counts[rows]):
+                    encoded.setdefault((p, section, None if w is None else b), {})[role] = (enc, size)
+    out: dict[PresetKey, EncodedSummary] = {}
+    for key, roles in encoded.items():
         cur, cur_cells = roles.get("cur", ([], 0))
         prev, prev_cells = roles.get("prev", ([], 0))
         out[key] = EncodedSummary(section, spans[key[0]], cur, prev, cur_cells, prev_cells)
@@ -165,14 +155,15 @@ def _section(
 
 
 def _encode_all(
-    cid: np.ndarray, cols: list[np.ndarray], values: list[list[Any]], counts: np.ndarray
+    cid: np.ndarray, cols: list[np.ndarray], values: list[_Values], counts: np.ndarray
 ) -> list[tuple[int, Encoded, int]]:
     """(counter id, encoded counter, cells) of every counter the rows make: each row adds its
     count to the cell of its key columns (codes into ``values``, ranked as cells ranks them)
     in the counter ``cid``; cells that sum to zero are left out, as ``add_into`` leaves them."""
     if not len(cid):
         return []
-    order = _order([cid, *cols], [int(cid.max()) + 1, *(len(v) for v in values)])
+    low = int(cid.min())
+    order = _order([cid - low, *cols], [int(cid.max()) - low + 1, *(len(v) for v in values)])
     cid, cols, counts = cid[order], [c[order] for c in cols], counts[order]
     new = np.ones(len(cid), dtype=bool)
     new[1:] = cid[1:] != cid[:-1]
@@ -196,10 +187,9 @@ def _encode_all(
         change[1:] |= c[1:] != c[:-1]
         any_start |= change
         lead_starts.append(np.flatnonzero(change))
-    objects = [_objects(v) for v in values]
+    objects = [v.objects for v in values]
     last_values = objects[-1][cols[-1]]
-    is_int = np.array([type(v) is int for v in values[-1]], dtype=bool)[cols[-1]]
-    numbers = np.array([v if type(v) is int else 0 for v in values[-1]], dtype=np.int64)[cols[-1]]
+    is_int, numbers = values[-1].is_int[cols[-1]], values[-1].numbers[cols[-1]]
     differences = numbers.copy()
     differences[1:] -= numbers[:-1]
     differences[any_start] = numbers[any_start]
@@ -231,15 +221,23 @@ def _order(columns: list[np.ndarray], sizes: list[int]) -> np.ndarray:
     each when the codes fit one (a single sort), else by ``lexsort``."""
     if float(np.prod(np.array(sizes, dtype=np.float64))) >= 2.0**62:
         return np.lexsort(columns[::-1])
-    place = columns[0].copy()
+    place = columns[0].astype(np.int64)
     for column, size in zip(columns[1:], sizes[1:], strict=True):
         place *= size
         place += column
     return np.argsort(place, kind="stable")
 
 
-def _objects(values: list[Any]) -> np.ndarray:
-    """The values as a 1-D object array, to take Python values by code."""
-    out = np.empty(len(values), dtype=object)
-    out[:] = values
-    return out
+class _Values:
+    """A key column's distinct values, in cell order, as ``_encode_all`` takes them by code:
+    Python values, whether each is an integer, and the integers (0 for any other value)."""
+
+    def __init__(self, values: list[Any]) -> None:
+        self.values = values
+        self.objects = np.empty(len(values), dtype=object)
+        self.objects[:] = values
+        self.is_int = np.array([type(v) is int for v in values], dtype=bool)
+        self.numbers = np.array([v if type(v) is int else 0 for v in values], dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self.values)
