@@ -16,7 +16,7 @@ What it does, as the redesign would:
 - **what counts**: the contract's joins (spec: a conversation counts when its contact is live,
   a message when its conversation counts, an interaction when its contact is live).
 - **figures**: the product's ``contrib.frame_contributions`` on those frames (one definition),
-  then ``merge_days``, ``build_presets`` and ``preset_doc`` as compute.py runs them.
+  then ``merge_days``, ``encoded_presets`` and ``preset_doc`` as compute.py runs them.
 
 What it leaves out, and the redesign must add: the per-contact state an incremental refresh
 loads (here nothing is stored), quarantine entries for the rejected lines (counted here), and
@@ -47,7 +47,7 @@ from mediana.domain.cells import decode_counter  # noqa: E402
 from mediana.domain.collector import collector_paused  # noqa: E402
 from mediana.domain.contrib import frame_contributions  # noqa: E402
 from mediana.domain.parse_batch import parse_lines  # noqa: E402
-from mediana.domain.presets import build_presets  # noqa: E402
+from mediana.domain.preset_frames import encoded_presets  # noqa: E402
 from mediana.domain.projections import STORED  # noqa: E402
 from mediana.domain.records import (  # noqa: E402
     AUTHOR_TYPES,
@@ -158,18 +158,15 @@ def read_columns(lines: list[bytes], tenant: str) -> tuple[dict[str, list[pa.Tab
     fast: dict[str, list[pa.Table]] = {k: [] for k in KIND_FIELDS}
     slow: list[bytes] = []
     for start in range(0, len(lines), CHUNK_LINES):
-        at = [i for i in range(start, min(start + CHUNK_LINES, len(lines))) if lines[i].strip()]
-        chunk = [lines[i] for i in at]
-        body = b"\n".join(chunk)
-        if b"\\u" in body and (b"\\ud" in body or b"\\uD" in body):  # lone surrogates are the reference's
-            slow.extend(chunk)
-            continue
-        try:
-            table = pj.read_json(io.BytesIO(body), read_options=_READ, parse_options=_PARSE)
-        except (pa.ArrowInvalid, UnicodeDecodeError):
-            slow.extend(chunk)
-            continue
-        if table.num_rows != len(chunk):
+        end = min(start + CHUNK_LINES, len(lines))
+        at: Any = np.arange(start, end)
+        chunk = lines[start:end]
+        table = _arrow_rows(chunk)
+        if table is not None and table.num_rows != len(chunk):  # blank lines are none of Arrow's rows
+            at = [i for i in range(start, end) if lines[i].strip()]
+            chunk = [lines[i] for i in at]
+            table = _arrow_rows(chunk)
+        if table is None or table.num_rows != len(chunk):
             slow.extend(chunk)
             continue
         rest = pc.invert(pc.fill_null(pc.is_in(table["kind"], value_set=pa.array(list(KIND_FIELDS))), False))
@@ -188,6 +185,17 @@ def read_columns(lines: list[bytes], tenant: str) -> tuple[dict[str, list[pa.Tab
         elif parsed is not None:
             records.append(parsed)
     return fast, records, rejected
+
+
+def _arrow_rows(chunk: list[bytes]) -> pa.Table | None:
+    """The lines as Arrow reads them, or None where it refuses them (then the reference reads them)."""
+    body = b"\n".join(chunk)
+    if b"\\u" in body and (b"\\ud" in body or b"\\uD" in body):  # lone surrogates are the reference's
+        return None
+    try:
+        return pj.read_json(io.BytesIO(body), read_options=_READ, parse_options=_PARSE)
+    except (pa.ArrowInvalid, UnicodeDecodeError):
+        return None
 
 
 def _scatter(positions: np.ndarray, flags: pa.Array, n: int) -> pa.Array:
@@ -215,6 +223,15 @@ def latest(versions: pa.Table, record_of: Any) -> pa.Table:
     (``record_of(line)``: the record the product parsed from that row's line)."""
     if versions.num_rows == 0:
         return versions
+    ids = pc.dictionary_encode(versions["id"].combine_chunks()).indices.to_numpy()
+    repeated = np.bincount(ids)[ids] > 1  # most ids have one version: no sort for those
+    if not repeated.any():
+        return versions
+    mask = pa.array(repeated)
+    return pa.concat_tables([versions.filter(pc.invert(mask)), _latest_of_many(versions.filter(mask), record_of)])
+
+
+def _latest_of_many(versions: pa.Table, record_of: Any) -> pa.Table:
     by = [("id", "ascending"), ("erased", "ascending"), ("updated_at", "ascending")]
     table = versions.take(pc.sort_indices(versions, sort_keys=by))
     ids = table["id"].combine_chunks()
@@ -300,7 +317,7 @@ def columnar_stages(lines: list[bytes], tenant: str, stages: dict[str, float]) -
     t = time.perf_counter()
     days = merge_days({}, delta)
     today = local_today(tz)
-    docs = [preset_doc(key, summary, today) for key, summary in build_presets(today, days, apart=today).items()]
+    docs = [preset_doc(key, summary, today) for key, summary in encoded_presets(today, days).items()]
     stages["day documents + presets (product's)"] = time.perf_counter() - t
     return days, docs, rejected, sum(len(f) for f in frames)
 
