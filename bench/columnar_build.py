@@ -242,7 +242,9 @@ def _latest_of_many(versions: pa.Table, record_of: Any) -> pa.Table:
     updated = table["updated_at"].to_numpy()
     same = np.zeros(n, dtype=bool)  # a row ranked equal to the next one of its id
     same[:-1] = ~last[:-1] & (erased[1:] == erased[:-1]) & (updated[1:] == updated[:-1])
-    if same.any():  # rare: the product's version hash decides among the equals that rank last
+    if same.any():
+        same &= ~_same_content(table)  # a replayed line: either copy will do
+    if same.any():  # rare: the product's version hash decides among different equals that rank last
         lines = table["line"].to_numpy()
         for end in np.flatnonzero(last & np.append(False, same[:-1])):
             start = end
@@ -250,8 +252,23 @@ def _latest_of_many(versions: pa.Table, record_of: Any) -> pa.Table:
                 start -= 1
             hashes = [version_of(record_of(int(lines[i]))) for i in range(start, end + 1)]
             last[start : end + 1] = False
-            last[start + int(np.argmax(hashes))] = True
+            last[start + max(range(len(hashes)), key=hashes.__getitem__)] = True
     return table.filter(pa.array(last))
+
+
+def _same_content(table: pa.Table) -> np.ndarray:
+    """Whether each row holds the same fields as the next one (the last row: False)."""
+    n = table.num_rows
+    out = np.zeros(n, dtype=bool)
+    out[:-1] = True
+    for name in table.column_names:
+        if name == "line":
+            continue
+        col = table[name].combine_chunks()
+        a, b = col.slice(0, n - 1), col.slice(1)
+        both_null = pc.and_(pc.is_null(a), pc.is_null(b))
+        out[:-1] &= pc.or_(pc.fill_null(pc.equal(a, b), False), both_null).to_numpy(zero_copy_only=False)
+    return out
 
 
 Frames = tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]
