@@ -42,12 +42,10 @@ import pyarrow.json as pj
 sys.path[:0] = ["shared", str(Path(__file__).parent)]
 
 import compute  # noqa: E402  (the product's stages, timed the same way)
-from mediana.domain.batch import merge_days  # noqa: E402
 from mediana.domain.cells import decode_counter  # noqa: E402
 from mediana.domain.collector import collector_paused  # noqa: E402
 from mediana.domain.contrib import frame_contributions  # noqa: E402
 from mediana.domain.parse_batch import parse_lines  # noqa: E402
-from mediana.domain.preset_frames import encoded_presets  # noqa: E402
 from mediana.domain.projections import STORED  # noqa: E402
 from mediana.domain.records import (  # noqa: E402
     AUTHOR_TYPES,
@@ -58,9 +56,8 @@ from mediana.domain.records import (  # noqa: E402
     Record,
     Rejection,
 )
-from mediana.domain.timeutil import MAX_INSTANT_NS, MIN_INSTANT_NS, local_today  # noqa: E402
+from mediana.domain.timeutil import MAX_INSTANT_NS, MIN_INSTANT_NS  # noqa: E402
 from mediana.domain.versions import version_of  # noqa: E402
-from mediana.services.preset_items import preset_doc  # noqa: E402
 from mediana.storage import blobs  # noqa: E402
 
 pc: Any = arrow_compute  # its functions are made at import: no stubs
@@ -332,9 +329,7 @@ def columnar_stages(lines: list[bytes], tenant: str, stages: dict[str, float]) -
     delta = frame_contributions(*frames, tz)
     stages["contributions (product's figures)"] = time.perf_counter() - t
     t = time.perf_counter()
-    days = merge_days({}, delta)
-    today = local_today(tz)
-    docs = [preset_doc(key, summary, today) for key, summary in encoded_presets(today, days).items()]
+    days, docs = compute.day_documents_and_presets(delta, tz)
     stages["day documents + presets (product's)"] = time.perf_counter() - t
     return days, docs, rejected, sum(len(f) for f in frames)
 

@@ -56,12 +56,17 @@ def _stages(raw: list[bytes], tenant: str, stages: dict[str, float]) -> tuple[An
     stages["contributions (day sections)"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    days = merge_days({}, delta)
-    today = local_today(tz)
-    docs = [preset_doc(key, summary, today) for key, summary in encoded_presets(today, days).items()]
+    days, docs = day_documents_and_presets(delta, tz)
     stages["day documents + presets"] = time.perf_counter() - t
 
     return records, rejected, state, tz, days, docs
+
+
+def day_documents_and_presets(delta: Any, tz: str) -> tuple[dict[Any, Any], list[dict[str, Any]]]:
+    """A first build's day documents, and its preset items, as the writer makes them."""
+    days = merge_days({}, delta)
+    today = local_today(tz)
+    return days, [preset_doc(key, summary, today) for key, summary in encoded_presets(today, days).items()]
 
 
 def main() -> None:
