@@ -3,9 +3,11 @@
 ``build_presets`` folds the day documents into ``RangeSummary`` buckets cell by cell, and
 ``to_doc`` then sorts and encodes each bucket's counters (``cells.encode_counter``): about a
 microsecond a cell each, a third of a second for the 365-day demo tenant, spent by every full
-build and every day roll. Here a section's cells become integer columns once; each preset's
-buckets are a selection of their rows, and all of a section's counters are summed, sorted and
-run-length encoded by a few numpy passes over those columns.
+build and every day roll. Here a section's cells become integer columns once (int32 codes, a
+column at a time); each preset's range and previous period are a selection of their rows, whose
+buckets are summed, sorted and run-length encoded by a few numpy passes. The 365-day demo
+tenant's presets take 0.12 s instead of 0.40; two years of the largest tenant's response times
+6.2 s and +513 MB instead of 9.3 s and +395 MB (bench/preset_rebuild.py).
 
 What comes out is what ``to_doc`` stores: the same cells, in the same order for the columns
 form; rows (the form of counters under ``COLUMNS_FROM_CELLS`` cells) come sorted, and any
@@ -113,7 +115,7 @@ def _section(
         ordered = ordered_values(column)
         if len(ordered) >= 2**31 or any(type(v) is int and abs(v) >= _INT64 for v in ordered):
             return None
-        rank = {v: i for i, v in enumerate(ordered)}
+        rank = {v: code for code, v in enumerate(ordered)}
         codes.append(np.fromiter(map(rank.__getitem__, column), dtype=np.int32, count=len(column)))
         values.append(_Values(ordered))
     del keys

@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from mediana.domain import projections
 from mediana.domain.cells import Counter
 from mediana.domain.preset_frames import EncodedSummary, encoded_presets
 from mediana.domain.presets import PresetKey, bucket_ids, touched, unchanged_at_roll, update_presets
-from mediana.domain import projections
 from mediana.domain.projections import ROLES, add_projections
 from mediana.domain.ranges import PRESETS, preset_range, preset_span
 from mediana.domain.sections import SECTIONS, RangeSummary, keeps_today_apart
