@@ -102,6 +102,9 @@ def _cached(body: Any) -> Response:
 
 @app.exception_handler(ApiError)
 def _api_error(exc: ApiError) -> Response:
+    if exc.status == 503:  # a stored item this code cannot read now: worth a retry, never cached
+        metrics.add_metric("UnreadableItem", MetricUnit.Count, 1)
+        return _json(503, exc.body(), {"Retry-After": "5", "Cache-Control": "no-store"})
     return _json(exc.status, exc.body())
 
 

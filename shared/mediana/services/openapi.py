@@ -25,7 +25,7 @@ ERRORS = {
     409: "A request with this Idempotency-Key is still being answered (Retry-After)",
     429: "Cooling down after the last refresh (Retry-After)",
     500: "An internal error (alarmed on)",
-    503: "The identity provider's keys cannot be fetched now",
+    503: "The identity provider's keys, or a stored item, cannot be read now: retry (Retry-After when it is an item)",
 }
 # the errors every authenticated route can answer; the rest where its operation can
 COMMON_ERRORS = (400, 401, 403, 500, 503)

@@ -3,11 +3,14 @@
 A preset answers from one precomputed item per section (fetched with the tenant
 state in a single BatchGetItem); a custom range, or a preset whose local day has
 rolled, sums the stored per-day sections. Both give identical numbers. A preset
-found from an earlier day asks the aggregator to roll the tenant's presets.
+found from an earlier day asks the aggregator to roll the tenant's presets. A preset
+bucket this code cannot decode (a newer writer's, during a deploy, or a damaged one) is
+answered from the days too, and logged; any other such item is a 503 to retry.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
@@ -27,7 +30,7 @@ from mediana.domain.timeutil import local_today
 from mediana.metering.meter import METER
 from mediana.services.request import ApiError, parse_query
 from mediana.storage import keys
-from mediana.storage.documents import HeadEnough
+from mediana.storage.documents import HeadEnough, Unreadable
 from mediana.storage.generations import ReadView, read_view
 from mediana.storage.store import Store
 
@@ -84,9 +87,11 @@ def get_report(store: Store, tenant: str, report_id: str, query: Mapping[str, li
     span = resolve_range(today, ranges["range"], ranges["from"], ranges["to"], report.default_range)
 
     presets_pk = keys.presets_pk(tenant, view.gen)
-    found = {base: doc for (pk, base), doc in docs.items() if pk == presets_pk}
+    unreadable = _unreadable(docs, presets_pk)
+    found = {base: doc for (pk, base), doc in docs.items() if pk == presets_pk and not isinstance(doc, Unreadable)}
     stale = any(not valid_for(doc, span, today) for doc in found.values())  # presets of an earlier day
-    runs = _runs(preset, report.sections, span, found) if preset and not stale else None
+    # a bucket left out would read as an empty one: with any unreadable, the days answer
+    runs = _runs(preset, report.sections, span, found) if preset and not stale and not unreadable else None
     if runs is not None:
         days_pk = keys.days_pk(tenant, view.gen)
         summaries = {s: _with_day_apart(s, span, today, run, docs, days_pk, views[s]) for s, run in runs.items()}
@@ -191,9 +196,23 @@ def _read_state_and_docs(
         by_pk: dict[str, list[str]] = {}
         for pk, base in pairs:
             by_pk.setdefault(pk, []).append(base)
-        for pk, found in store.get_docs_of(by_pk, consistent=False, enough=enough).items():
+        for pk, found in store.get_docs_of(by_pk, consistent=False, enough=enough, marked=True).items():
             docs.update({(pk, base): doc for base, (doc, _) in found.items()})
     return view, docs
+
+
+_LOG = logging.getLogger(__name__)  # under the handler's Powertools logger: JSON, with the tenant
+
+
+def _unreadable(docs: Mapping[tuple[str, str], Any], presets_pk: str) -> list[Unreadable]:
+    """The preset buckets read that do not decode (logged: the days answer instead); any other
+    item that does not decode fails the request with a 503, as a read to retry."""
+    bad = [doc for doc in docs.values() if isinstance(doc, Unreadable)]
+    for doc in bad:
+        _LOG.warning("stored item not readable: %s %s (%s)", doc.pk, doc.base, doc.reason)
+        if doc.pk != presets_pk:
+            raise ApiError(503, "unreadable_item", f"a stored item ({doc.base}) cannot be read now; retry shortly")
+    return bad
 
 
 def _runs(

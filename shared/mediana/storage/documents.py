@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -32,11 +33,16 @@ class DocumentOps(StoreBase):
         return self.get_docs_of({pk: bases}, consistent)[pk]
 
     def get_docs_of(
-        self, wanted: Mapping[str, Iterable[str]], consistent: bool = True, enough: HeadEnough | None = None
+        self,
+        wanted: Mapping[str, Iterable[str]],
+        consistent: bool = True,
+        enough: HeadEnough | None = None,
+        marked: bool = False,
     ) -> dict[str, dict[str, tuple[Any, int]]]:
         """``get_docs`` for documents of several partitions, in one round of BatchGetItems:
         {pk: {base: (document, part count)}}. A headed document whose head is ``enough`` for
-        the caller is its head alone (``blobs.decode_head``): its other parts are not read."""
+        the caller is its head alone (``blobs.decode_head``): its other parts are not read.
+        A document that does not decode raises, or is ``marked`` ``Unreadable`` (the read path)."""
         request = [self._key(pk, keys.part_sk(b, 0)) for pk, bases in wanted.items() for b in dict.fromkeys(bases)]
         first: dict[tuple[str, str], DocPart] = {}
         for raw in self._batch_get(request, consistent):
@@ -46,7 +52,12 @@ class DocumentOps(StoreBase):
         rest = self._other_parts({key: part for key, part in first.items() if key not in heads}, consistent)
         out: dict[str, dict[str, tuple[Any, int]]] = {pk: {} for pk in wanted}
         for (pk, base), part in first.items():
-            doc = heads[(pk, base)] if (pk, base) in heads else blobs.decode(_chunks(pk, base, part, rest))
+            try:
+                doc = heads[(pk, base)] if (pk, base) in heads else blobs.decode(_chunks(pk, base, part, rest))
+            except (KeyError, zlib.error, ValueError) as exc:
+                if not marked:
+                    raise
+                doc = Unreadable(pk, base, _reason(exc))
             out[pk][base] = (doc, int(part.n))
         return out
 
@@ -95,7 +106,8 @@ class DocumentOps(StoreBase):
             try:
                 docs[(pk, base)] = blobs.decode(_chunks(pk, base, part, rest))
             except (KeyError, zlib.error, ValueError):  # rewritten between the two reads: read it whole again
-                docs[(pk, base)] = self.get_docs(pk, [base], consistent=True)[base][0]
+                again = self.get_docs_of({pk: [base]}, consistent=True, marked=True)[pk].get(base)
+                docs[(pk, base)] = Unreadable(pk, base, "gone on a second read") if again is None else again[0]
         return state, docs
 
     def day_docs(
@@ -258,15 +270,33 @@ class DocumentOps(StoreBase):
 
 
 def _heads(first: Mapping[tuple[str, str], DocPart], enough: HeadEnough | None) -> dict[tuple[str, str], Any]:
-    """The heads of the headed documents among ``first`` (part 0s) that are ``enough``."""
+    """The heads of the headed documents among ``first`` (part 0s) that are ``enough`` (a head
+    that does not decode is none: its document is read whole, and judged there)."""
     if enough is None:
         return {}
     out = {}
     for (pk, base), part in first.items():
-        head = blobs.decode_head(part.v)
+        try:
+            head = blobs.decode_head(part.v)
+        except (zlib.error, ValueError):
+            continue
         if head is not None and enough(head):
             out[(pk, base)] = head
     return out
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A stored document no decoder here reads: written by a newer writer (during a deploy), or
+    damaged. The read path answers without it where it can: a preset, from its days."""
+
+    pk: str
+    base: str
+    reason: str
+
+
+def _reason(exc: Exception) -> str:
+    return f"{type(exc).__name__}: {exc}"[:200]
 
 
 def _chunks(pk: str, base: str, first: DocPart, rest: Mapping[tuple[str, str], bytes]) -> list[bytes]:

@@ -1,0 +1,53 @@
+"""A stored item the read function cannot decode -- written by a newer aggregator while a deploy
+replaces the functions one by one, or damaged -- never turns a report into a 500. A preset
+bucket is answered from the day documents (the same numbers, `source: days`); any other item is
+a 503 with Retry-After, not cached: a read to retry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from mediana.domain.ranges import preset_range
+from mediana.domain.timeutil import local_today
+from mediana.storage import keys
+from test_pipeline_moto import get
+from test_presets_apart import TZ, _load
+
+FUTURE = b"\x00z a document in a format of a later writer"
+
+
+def _overwrite_part0(stack: Any, pk: str, base: str) -> None:
+    table, ddb = stack.store.cfg.state_table, stack.store.ddb
+    key = {"pk": {"S": pk}, "sk": {"S": keys.part_sk(base, 0)}}
+    item = ddb.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
+    ddb.put_item(TableName=table, Item={**item, "v": {"B": FUTURE}})
+
+
+def test_a_preset_bucket_no_decoder_reads_is_answered_from_the_days(stack: Any) -> None:
+    _load(stack, "acme")
+    pk = keys.presets_pk("acme", 0)
+    stored = sorted(base for base in stack.store.part_counts(pk) if base.startswith("last_30_days#rt#"))
+    assert len(stored) > 1, stored
+    query = "/v1/reports/response-time?range=last_30_days"
+    status, _, before = get(query, "acme")
+    assert status == 200 and before["source"] == "preset"
+
+    # the oldest bucket of the run: left out, it would read as an empty one (a wrong answer)
+    _overwrite_part0(stack, pk, stored[0])
+    status, _, after = get(query, "acme")
+    assert status == 200 and after["source"] == "days"
+    assert after["values"] == before["values"]
+    span = preset_range("last_30_days", local_today(TZ))
+    custom = get(f"/v1/reports/response-time?from={span.start}&to={span.end}", "acme")[2]
+    assert custom["values"] == after["values"]
+
+
+def test_any_other_unreadable_item_is_a_503_to_retry(stack: Any) -> None:
+    _load(stack, "acme")
+    _overwrite_part0(stack, keys.tenant_pk("acme"), keys.directory_base(0))
+    status, headers, body = get("/v1/reports/response-time?range=last_30_days&owner=u-ana", "acme")
+    assert status == 503, body
+    assert body["error"]["code"] == "unreadable_item"
+    assert headers.get("Retry-After") == "5" and headers.get("Cache-Control") == "no-store"
+    status, _, unfiltered = get("/v1/reports/response-time?range=last_30_days", "acme")  # no directory needed
+    assert status == 200 and unfiltered["source"] == "preset"
