@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -143,3 +144,32 @@ def _readable(doc: dict[str, Any]) -> dict[str, Any]:
         out[role] = decode_counter(doc[role])
         out[stored] = {m: decode_counter(c) for m, c in doc.get(stored, {}).items()}
     return out
+
+
+_KEY3 = st.tuples(_TEXT, st.sampled_from(["x", "y", None]), st.integers(0, 9))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.dictionaries(_KEY3, _COUNT, min_size=1, max_size=120),
+    st.tuples(st.booleans(), st.booleans(), st.booleans()),
+    st.lists(st.tuples(st.integers(0, 2), st.frozensets(st.sampled_from(["a", "b", "x", None, 3, 7]))), max_size=2),
+)
+def test_a_projection_from_the_columns_is_the_counter_seen_through_the_view(
+    counter: dict[tuple[Any, ...], int], keep: tuple[bool, bool, bool], accept: list[tuple[int, frozenset[Any]]]
+) -> None:
+    """Any view, filters included (no unfiltered view has one today): the projection made from
+    a counter's columns holds the cells ``cells.project`` gives."""
+    from mediana.domain import preset_frames
+    from mediana.domain.cells import View, ordered_values, project
+
+    counter = {k: v for k, v in counter.items() if v}
+    view = View(keep, tuple(sorted(accept, key=lambda a: a[0])))
+    tables = [preset_frames._Values(ordered_values([k[i] for k in counter])) for i in range(3)]
+    ranks = [{v: r for r, v in enumerate(t.values)} for t in tables]
+    cols = [np.array([ranks[i][k[i]] for k in counter], dtype=np.int32) for i in range(3)]
+    counts = np.array(list(counter.values()), dtype=np.int64)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(projections, "FEWER_BY", 0)  # every projection worth storing
+        found = preset_frames._projections(cols, counts, tables, (view,))
+    assert decode_counter(found[projections.mask(keep)]) == project(counter, view)

@@ -7,7 +7,9 @@ build and every day roll. Here a section's cells become integer columns once (in
 column at a time); each preset's range and previous period are a selection of their rows, whose
 buckets are summed, sorted and run-length encoded by a few numpy passes. The 365-day demo
 tenant's presets take 0.12 s instead of 0.40; two years of the largest tenant's response times
-6.2 s and +513 MB instead of 9.3 s and +395 MB (bench/preset_rebuild.py).
+3.4 s and +538 MB instead of 9.6 s and +392 MB (bench/preset_rebuild.py). A large counter's
+projections (``domain/projections``) are made here too, from its columns: decoding it again
+to project it took half of those seconds.
 
 What comes out is what ``to_doc`` stores: the same cells, in the same order for the columns
 form; rows (the form of counters under ``COLUMNS_FROM_CELLS`` cells) come sorted, and any
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from itertools import chain
 from operator import itemgetter
@@ -29,7 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from mediana.domain.cells import COLUMNS_FROM_CELLS, RUN_TYPES, Counter, Encoded, decode_counter, ordered_values
+from mediana.domain import projections
+from mediana.domain.cells import COLUMNS_FROM_CELLS, RUN_TYPES, Counter, Encoded, View, ordered_values
 from mediana.domain.presets import PresetKey, bucket_ids, build_presets, width
 from mediana.domain.ranges import PRESETS, DateRange, preset_range
 from mediana.domain.sections import SECTIONS, RangeSummary, kept_apart, summary_doc
@@ -50,6 +53,7 @@ class EncodedSummary:
     prev: Encoded
     cur_cells: int = 0
     prev_cells: int = 0
+    views: dict[str, dict[str, Encoded]] = field(default_factory=dict)  # role -> its projections
 
     def to_doc(self) -> dict[str, Any]:
         return summary_doc(self.section, self.span, self.cur, self.prev)
@@ -61,13 +65,12 @@ class EncodedSummary:
     def cells_of(self, role: str) -> int:
         return self.cur_cells if role == "cur" else self.prev_cells
 
-    def counter(self, role: str) -> Counter:
-        return decode_counter(self.cur if role == "cur" else self.prev)
-
     @classmethod
     def of(cls, summary: RangeSummary) -> EncodedSummary:
         doc = summary.to_doc()
-        return cls(summary.section, summary.span, doc["cur"], doc["prev"], len(summary.cur), len(summary.prev))
+        projections.add_projections(doc, summary.section, {"cur": summary.cur, "prev": summary.prev})
+        views = {role: doc[stored] for role, stored in projections.STORED.items() if stored in doc}
+        return cls(summary.section, summary.span, doc["cur"], doc["prev"], len(summary.cur), len(summary.prev), views)
 
 
 def encoded_presets(today: date, days: Mapping[DayKey, Counter]) -> dict[PresetKey, EncodedSummary]:
@@ -90,7 +93,20 @@ def encoded_presets(today: date, days: Mapping[DayKey, Counter]) -> dict[PresetK
             for b in bucket_ids(p, section, spans[p]):
                 key = (p, section, b)
                 out[key] = built.get(key) or EncodedSummary(section, spans[p], [], [])
+                _project_empty(out[key])
     return out
+
+
+def _project_empty(summary: EncodedSummary) -> None:
+    """An empty counter's projections (empty), which ``add_projections`` stores only when every
+    counter is projected (a threshold of 0 cells: tests stand for large buckets so)."""
+    if projections.PROJECT_FROM_CELLS > 0:
+        return
+    for role in projections.ROLES:
+        if summary.cells_of(role) == 0:
+            views = projections.unfiltered_views(summary.section, role)
+            if views:
+                summary.views[role] = {projections.mask(v.keep): [] for v in views}
 
 
 def _section(
@@ -120,17 +136,21 @@ def _section(
         values.append(_Values(ordered))
     del keys
 
-    encoded: dict[PresetKey, dict[str, tuple[Encoded, int]]] = {}
+    encoded: dict[PresetKey, dict[str, tuple[Encoded, int, dict[str, Encoded]]]] = {}
     if info.cumulative:  # the creation date is the first dimension; a range counts it up to its end
         for p in PRESETS:
             span = spans[p]
             for role, end in (("cur", span.end), ("prev", span.previous.end)):
                 rows = np.flatnonzero(codes[0] < bisect_right(values[0].values, end.isoformat()))
-                found = _encode_all(
-                    np.zeros(len(rows), np.int64), [c[rows] for c in codes[1:]], values[1:], counts[rows]
+                made = _encode_all(
+                    np.zeros(len(rows), np.int64),
+                    [c[rows] for c in codes[1:]],
+                    values[1:],
+                    counts[rows],
+                    projections.unfiltered_views(section, role),
                 )
-                for _, enc, size in found:
-                    encoded.setdefault((p, section, None), {})[role] = (enc, size)
+                for _, enc, size, projected in made:
+                    encoded.setdefault((p, section, None), {})[role] = (enc, size, projected)
     else:
         ordinals = np.repeat(
             np.array([date.fromisoformat(d).toordinal() for d, _ in docs], dtype=np.int64),
@@ -146,22 +166,30 @@ def _section(
                     days, day_codes = np.unique(ordinals[rows], return_inverse=True)
                     cols = [day_codes.astype(np.int32), *cols]
                     vals = [_Values([date.fromordinal(int(o)).isoformat() for o in days]), *values]
-                for b, enc, size in _encode_all(bucket, cols, vals, counts[rows]):
-                    encoded.setdefault((p, section, None if w is None else b), {})[role] = (enc, size)
+                onto = projections.unfiltered_views(section, role)
+                for b, enc, size, projected in _encode_all(bucket, cols, vals, counts[rows], onto):
+                    encoded.setdefault((p, section, None if w is None else b), {})[role] = (enc, size, projected)
     out: dict[PresetKey, EncodedSummary] = {}
     for key, roles in encoded.items():
-        cur, cur_cells = roles.get("cur", ([], 0))
-        prev, prev_cells = roles.get("prev", ([], 0))
-        out[key] = EncodedSummary(section, spans[key[0]], cur, prev, cur_cells, prev_cells)
+        cur, cur_cells, cur_views = roles.get("cur", ([], 0, {}))
+        prev, prev_cells, prev_views = roles.get("prev", ([], 0, {}))
+        by_role = {role: v for role, v in (("cur", cur_views), ("prev", prev_views)) if v}
+        out[key] = EncodedSummary(section, spans[key[0]], cur, prev, cur_cells, prev_cells, by_role)
     return out
 
 
 def _encode_all(
-    cid: np.ndarray, cols: list[np.ndarray], values: list[_Values], counts: np.ndarray
-) -> list[tuple[int, Encoded, int]]:
-    """(counter id, encoded counter, cells) of every counter the rows make: each row adds its
-    count to the cell of its key columns (codes into ``values``, ranked as cells ranks them)
-    in the counter ``cid``; cells that sum to zero are left out, as ``add_into`` leaves them."""
+    cid: np.ndarray,
+    cols: list[np.ndarray],
+    values: list[_Values],
+    counts: np.ndarray,
+    views: tuple[View, ...] = (),
+) -> list[tuple[int, Encoded, int, dict[str, Encoded]]]:
+    """(counter id, encoded counter, cells, projections) of every counter the rows make: each
+    row adds its count to the cell of its key columns (codes into ``values``, ranked as cells
+    ranks them) in the counter ``cid``; cells that sum to zero are left out, as ``add_into``
+    leaves them. A counter of ``projections.PROJECT_FROM_CELLS`` cells or more comes with its
+    projections onto ``views`` worth storing (mask -> encoded), as ``add_projections`` makes them."""
     if not len(cid):
         return []
     low = int(cid.min())
@@ -197,7 +225,8 @@ def _encode_all(
     differences[any_start] = numbers[any_start]
     all_int = np.logical_and.reduceat(is_int, bounds[:-1])
 
-    out: list[tuple[int, Encoded, int]] = []
+    least = projections.PROJECT_FROM_CELLS
+    out: list[tuple[int, Encoded, int, dict[str, Encoded]]] = []
     for k, (lo, hi) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
         size = hi - lo
         counts_list = sums[lo:hi].tolist()
@@ -214,8 +243,29 @@ def _encode_all(
             delta = bool(all_int[k])
             last = differences[lo:hi].tolist() if delta else last_values[lo:hi].tolist()
             encoded = {"runs": runs, "last": last, "delta": delta, "counts": counts_list}
-        out.append((int(cid[lo]), encoded, size))
+        found = _projections([c[lo:hi] for c in cols], sums[lo:hi], values, views) if size >= least else {}
+        out.append((int(cid[lo]), encoded, size, found))
     return out
+
+
+def _projections(
+    cols: list[np.ndarray], counts: np.ndarray, values: list[_Values], views: tuple[View, ...]
+) -> dict[str, Encoded]:
+    """One counter's projections onto ``views`` (its cells as codes and counts), those worth
+    storing: the cells each view accepts, its dropped dimensions None, equal keys summed."""
+    found: dict[str, Encoded] = {}
+    for view in views:
+        rows = np.ones(len(counts), dtype=bool)
+        for i, accepted in view.accept:
+            rows &= np.array([v in accepted for v in values[i].values], dtype=bool)[cols[i]]
+        at = np.flatnonzero(rows)
+        kept = [c[at] if keep else np.zeros(len(at), np.int32) for c, keep in zip(cols, view.keep, strict=True)]
+        tables = [v if keep else _NONE for v, keep in zip(values, view.keep, strict=True)]
+        seen = _encode_all(np.zeros(len(at), np.int64), kept, tables, counts[at])
+        encoded, cells = (seen[0][1], seen[0][2]) if seen else ([], 0)
+        if projections.worth_storing(cells, len(counts)):
+            found[projections.mask(view.keep)] = encoded
+    return found
 
 
 def _order(columns: list[np.ndarray], sizes: list[int]) -> np.ndarray:
@@ -243,3 +293,6 @@ class _Values:
 
     def __len__(self) -> int:
         return len(self.values)
+
+
+_NONE = _Values([None])  # a dimension a projection dropped: every cell holds None

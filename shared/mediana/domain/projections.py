@@ -59,18 +59,30 @@ def add_projections(
     onto each unfiltered view, when that has at most 1/``FEWER_BY`` of its cells (a copy as
     large as the counter would save a reader nothing). Returns the roles that have projections."""
     least = PROJECT_FROM_CELLS if min_cells is None else min_cells
-    roles = []
+    found: dict[str, dict[str, Encoded]] = {}
     for role in ROLES:
         counter = counters[role]
         if len(counter) < least:
             continue
-        found = {}
+        found[role] = {}
         for view in unfiltered_views(section, role):
             seen = project(counter, view)
-            if FEWER_BY * len(seen) <= len(counter):
-                found[mask(view.keep)] = encode_counter(seen)
-        if found:
-            doc[STORED[role]] = found
+            if worth_storing(len(seen), len(counter)):
+                found[role][mask(view.keep)] = encode_counter(seen)
+    return put_projections(doc, found)
+
+
+def worth_storing(projected_cells: int, cells: int) -> bool:
+    """A projection is stored when it has at most 1/``FEWER_BY`` of its counter's cells."""
+    return FEWER_BY * projected_cells <= cells
+
+
+def put_projections(doc: MutableMapping[str, Any], found: Mapping[str, Mapping[str, Encoded]]) -> list[str]:
+    """Each role's projections (mask -> encoded) stored in ``doc``; the roles that have some."""
+    roles = []
+    for role in ROLES:
+        if found.get(role):
+            doc[STORED[role]] = dict(found[role])
             roles.append(role)
     return roles
 

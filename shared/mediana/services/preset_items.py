@@ -7,11 +7,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from mediana.domain import projections
-from mediana.domain.cells import Counter
 from mediana.domain.preset_frames import EncodedSummary, encoded_presets
 from mediana.domain.presets import PresetKey, bucket_ids, touched, unchanged_at_roll, update_presets
-from mediana.domain.projections import ROLES, add_projections
+from mediana.domain.projections import add_projections, put_projections
 from mediana.domain.ranges import PRESETS, preset_range, preset_span
 from mediana.domain.sections import SECTIONS, RangeSummary, keeps_today_apart
 from mediana.storage import blobs, generations, keys
@@ -101,7 +99,10 @@ def preset_doc(key: PresetKey, summary: RangeSummary | EncodedSummary, today: da
     document (every preset of a dated section that contains today). Its large counters also
     hold their projections onto the unfiltered reports' views (``domain/projections``)."""
     doc = summary.to_doc()
-    projected = add_projections(doc, summary.section, _large_counters(summary))
+    if isinstance(summary, EncodedSummary):  # its projections were made with its counters
+        projected = put_projections(doc, summary.views)
+    else:
+        projected = add_projections(doc, summary.section, {"cur": summary.cur, "prev": summary.prev})
     if projected:  # once it needs parts, those counters go after the rest (storage/blobs: headed)
         doc[blobs.BODY] = projected
     doc["as_of"] = today.isoformat()
@@ -110,13 +111,3 @@ def preset_doc(key: PresetKey, summary: RangeSummary | EncodedSummary, today: da
     if keeps_today_apart(summary.section, summary.span, today):
         doc["apart"] = today.isoformat()
     return doc
-
-
-def _large_counters(summary: RangeSummary | EncodedSummary) -> dict[str, Counter]:
-    """The counters ``add_projections`` may project: an encoded one decoded only when it is
-    large enough to be (a smaller one is skipped there, and given empty here; the threshold
-    is read when called, as ``add_projections`` reads it)."""
-    if isinstance(summary, RangeSummary):
-        return {"cur": summary.cur, "prev": summary.prev}
-    least = projections.PROJECT_FROM_CELLS
-    return {role: summary.counter(role) if summary.cells_of(role) >= max(least, 1) else {} for role in ROLES}
