@@ -1,17 +1,21 @@
 """A stored item the read function cannot decode -- written by a newer aggregator while a deploy
 replaces the functions one by one, or damaged -- never turns a report into a 500. A preset
 bucket is answered from the day documents (the same numbers, `source: days`); any other item is
-a 503 with Retry-After, not cached: a read to retry."""
+a 503 with Retry-After, not cached: a read to retry. The writer that meets a damaged preset
+bucket rebuilds the presets from the days, and writes it whole again: no tenant is stuck on it."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from mediana.domain.presets import bucket_of
 from mediana.domain.ranges import preset_range
 from mediana.domain.timeutil import local_today
+from mediana.services import aggregate
 from mediana.storage import keys
 from test_pipeline_moto import get
-from test_presets_apart import TZ, _load
+from test_presets_apart import TZ, _load, _newer
 
 FUTURE = b"\x00z a document in a format of a later writer"
 
@@ -51,3 +55,22 @@ def test_any_other_unreadable_item_is_a_503_to_retry(stack: Any) -> None:
     assert headers.get("Retry-After") == "5" and headers.get("Cache-Control") == "no-store"
     status, _, unfiltered = get("/v1/reports/response-time?range=last_30_days", "acme")  # no directory needed
     assert status == 200 and unfiltered["source"] == "preset"
+
+
+def test_a_damaged_preset_bucket_never_stops_the_tenant_and_is_rewritten(stack: Any) -> None:
+    """The writer meets the damaged bucket its delta updates in place: it rebuilds the presets
+    from the days instead of failing every retry, and that bucket is written whole again."""
+    _load(stack, "acme")
+    day = local_today(TZ) - timedelta(days=3)
+    pk = keys.presets_pk("acme", 0)
+    base = keys.preset_base("last_30_days", "rt", bucket_of("last_30_days", "rt", day))
+    _overwrite_part0(stack, pk, base)
+    _newer(stack, "acme", 3)  # a reply three days ago: that bucket's cells change
+    run = aggregate.refresh_tenant(stack.store, "acme")
+    assert run.records == 4 and run.presets_written > 0
+    assert stack.store.get_docs(pk, [base])[base][0]["preset"] == "last_30_days"  # readable again
+    query = "/v1/reports/response-time?range=last_30_days"
+    status, _, body = get(query, "acme")
+    assert status == 200 and body["source"] == "preset"
+    span = preset_range("last_30_days", local_today(TZ))
+    assert get(f"/v1/reports/response-time?from={span.start}&to={span.end}", "acme")[2]["values"] == body["values"]

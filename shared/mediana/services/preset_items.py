@@ -13,6 +13,7 @@ from mediana.domain.projections import add_projections, put_projections
 from mediana.domain.ranges import PRESETS, preset_range, preset_span
 from mediana.domain.sections import SECTIONS, RangeSummary, keeps_today_apart
 from mediana.storage import blobs, generations, keys
+from mediana.storage.documents import Unreadable
 from mediana.storage.store import Store, TenantState
 
 
@@ -83,11 +84,13 @@ def _presets_in_place(
     store: Store, pk: str, today: date, delta: Any, wanted: set[PresetKey]
 ) -> dict[str, tuple[dict[str, Any] | None, int]] | None:
     """The buckets the delta changes (``wanted``), read, updated and returned for writing;
-    None when one is not stored: the caller rebuilds the presets from the days, writing
-    what changed."""
+    None when one is not stored, or does not decode (a damaged item): the caller rebuilds
+    the presets from the days, writing what changed -- that bucket among them."""
     bases = {key: keys.preset_base(*key) for key in wanted}
-    stored = store.get_docs(pk, bases.values())
+    stored = store.get_docs_of({pk: bases.values()}, marked=True)[pk]
     if len(stored) < len(wanted):  # a preset's first data, or data before its run: a rebuild writes it
+        return None
+    if any(isinstance(doc, Unreadable) for doc, _ in stored.values()):
         return None
     summaries = {key: RangeSummary.from_doc(stored[base][0]) for key, base in bases.items()}
     changed = update_presets(summaries, delta, apart=today)
