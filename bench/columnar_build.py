@@ -42,6 +42,7 @@ import pyarrow.json as pj
 sys.path[:0] = ["shared", str(Path(__file__).parent)]
 
 import compute  # noqa: E402  (the product's stages, timed the same way)
+from mediana.domain.batch import tenant_timezone  # noqa: E402
 from mediana.domain.cells import decode_counter  # noqa: E402
 from mediana.domain.collector import collector_paused  # noqa: E402
 from mediana.domain.contrib import frame_contributions  # noqa: E402
@@ -57,7 +58,8 @@ from mediana.domain.records import (  # noqa: E402
     Rejection,
 )
 from mediana.domain.timeutil import MAX_INSTANT_NS, MIN_INSTANT_NS  # noqa: E402
-from mediana.domain.versions import version_of  # noqa: E402
+from mediana.domain.versions import newer, version_of  # noqa: E402
+from mediana.domain.world import LoadedState, empty_directory  # noqa: E402
 from mediana.storage import blobs  # noqa: E402
 
 pc: Any = arrow_compute  # its functions are made at import: no stubs
@@ -305,11 +307,12 @@ def counting_frames(latest_of: dict[str, pa.Table]) -> Frames:
 
 
 def _timezone(records: list[Record]) -> str:
-    tenants = [r for r in records if r["kind"] == "tenant"]
-    if not tenants:
-        return "UTC"
-    best = max(tenants, key=lambda r: (bool(r.get("erased")), r["updated_at"], version_of(r)))
-    return "UTC" if best.get("erased") else str(best.get("timezone") or "UTC")
+    """The tenant's zone as the product reads it: its winning tenant record's (``newer``)."""
+    best = None
+    for rec in records:
+        if rec["kind"] == "tenant" and newer(rec, best):
+            best = rec
+    return tenant_timezone(LoadedState(directory={**empty_directory(), "tenant": best}))
 
 
 def columnar_stages(lines: list[bytes], tenant: str, stages: dict[str, float]) -> tuple[Any, ...]:
