@@ -13,7 +13,7 @@ from typing import Any
 from helpers import midday_zone
 from mediana.domain.definitions import REPORTS
 from mediana.domain.timeutil import local_today
-from mediana.services import aggregate
+from mediana.services import aggregate, rebuilds
 from mediana.storage import keys
 from mediana.storage.generations import RETIRE_GRACE_S, read_view
 from mediana.storage.store import US
@@ -70,7 +70,7 @@ def _watched_rebuild(stack: Any, tenant: str, before: dict[str, Any], monkeypatc
     """Run the tenant's pending rebuild in small batches; after the reset and after each
     batch, every answer must still be ``before``. Returns how often it was checked."""
     checks = {"n": 0}
-    real_reset = aggregate._reset
+    real_reset = rebuilds.reset
 
     def check() -> None:
         state = stack.store.get_state(tenant)
@@ -86,11 +86,11 @@ def _watched_rebuild(stack: Any, tenant: str, before: dict[str, Any], monkeypatc
         check()
         return 10**9
 
-    monkeypatch.setattr(aggregate, "_reset", reset_then_check)
+    monkeypatch.setattr(rebuilds, "reset", reset_then_check)
     report = aggregate.refresh_tenant(
         stack.store, tenant, max_records=_small_batch(stack, tenant), time_left_ms=time_left
     )
-    monkeypatch.setattr(aggregate, "_reset", real_reset)
+    monkeypatch.setattr(rebuilds, "reset", real_reset)
     assert report.rebuilt and report.batches >= 3, report
     return checks["n"]
 

@@ -39,7 +39,14 @@ def test_every_async_path_and_every_function_has_an_alarm() -> None:
         assert queue in alarmed, f"nothing alarms on {queue}"
     for function in functions(T):
         assert function.name in alarmed, f"nothing alarms on {function.name}"
-    for metric in ("UnhandledError", "RefreshFailures", "ApproximateAgeOfOldestMessage", "Throttles", "5xx"):
+    for metric in (
+        "UnhandledError",
+        "RefreshFailures",
+        "DamagedItemRebuilds",
+        "ApproximateAgeOfOldestMessage",
+        "Throttles",
+        "5xx",
+    ):
         assert f'"{metric}"' in alarmed, metric
     silent = R["SchedulerSilentAlarm"]["Properties"]  # a scheduler that stops running is an alarm too
     assert silent["TreatMissingData"] == "breaching" and silent["ComparisonOperator"] == "LessThanThreshold"

@@ -221,6 +221,10 @@ def cmd_tenants(args: argparse.Namespace) -> int:
                     ),
                     "quarantined": int(s.quarantined or 0),
                     "failure": s.failure,  # set while its refresh keeps failing (parked after 5 receives)
+                    "damaged_item": s.damaged_item,  # met by the aggregator; rebuilt if it lasts (services/damage)
+                    "healed_at": (
+                        time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(s.healed_at))) if s.healed_at else None
+                    ),
                     "lease_owner": s.lease_owner,  # a runner aggregating it now
                 }
             )

@@ -101,7 +101,16 @@ def _refresh(tenant: str, refresh_id: str | None, attempt: int) -> dict[str, Any
             reason = f"{type(exc).__name__}: {exc}"
             refresh.finish(store(), tenant, refresh_id, now_us() // 1_000_000, error=reason, retrying=not last)
         raise
-    if refresh_id and not report.continued:
+    if report.damaged:  # noted; rebuilt if it outlives the wait (services/damage.py)
+        logger.error("a stored item does not decode: the tenant waits, then rebuilds", extra={"item": report.damaged})
+        metrics.add_metric("DamagedItem", MetricUnit.Count, 1)
+    if report.healed:
+        logger.warning("rebuilding from the log to mend a damaged item")
+        metrics.add_metric("DamagedItemRebuilds", MetricUnit.Count, 1)
+    if refresh_id and report.damaged:
+        error = f"a stored item does not decode ({report.damaged}); if it lasts, the reports are rebuilt from the log"
+        refresh.finish(store(), tenant, refresh_id, now_us() // 1_000_000, error=error)
+    elif refresh_id and not report.continued:
         state = store().get_state(tenant)
         through = read_view(state).data_through
         refresh.finish(store(), tenant, refresh_id, now_us() // 1_000_000, data_through=through)

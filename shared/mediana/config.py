@@ -22,6 +22,8 @@ class Config:
     write_threads: int = 8  # fenced document writes in flight at once (1: one after another)
     ingest_queue_url: str = ""  # checkpoints of objects an ingest invocation could not finish
     finance_tenant: str = "ops"  # the operator's tenant: the only one whose finance role reads costs
+    heal_after_s: int = 900  # a damaged item still there this long after it was met: rebuild (services/damage)
+    heal_every_s: int = 86_400  # damage again this soon after such a rebuild: fail, park and alarm instead
 
     @classmethod
     def from_env(cls) -> Config:
@@ -40,6 +42,8 @@ class Config:
             write_threads=env_int("MEDIANA_WRITE_THREADS", 8),
             ingest_queue_url=os.environ.get("INGEST_QUEUE_URL", ""),
             finance_tenant=os.environ.get("FINANCE_TENANT_ID", "ops"),
+            heal_after_s=env_int("HEAL_AFTER_SECONDS", 900),
+            heal_every_s=env_int("HEAL_EVERY_SECONDS", 86_400),
         )
 
     @property

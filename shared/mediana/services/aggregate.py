@@ -25,9 +25,11 @@ from mediana.domain.collector import collector_paused
 from mediana.domain.poison import PoisonRecords, isolate
 from mediana.domain.timeutil import format_us, local_today, now_us
 from mediana.domain.versions import newer
+from mediana.services import damage, rebuilds
 from mediana.services.batch_load import journal_entry, load_batch, stored_directory
 from mediana.services.preset_items import presets_mark, presets_to_write
 from mediana.storage import generations, keys
+from mediana.storage.documents import DamagedItem
 from mediana.storage.store import US, Store, TenantState
 
 MAX_BATCH_RECORDS = 20_000
@@ -47,6 +49,8 @@ class RefreshReport:
     rebuilt: bool = False
     quarantined: int = 0  # records whose aggregation raised, moved to the quarantine
     continued: bool = False
+    damaged: str | None = None  # a stored item it could not decode, waiting to be healed (services/damage)
+    healed: bool = False  # a rebuild started to mend a damaged item
     resumed: bool = False
     cursor: int = 0
     seconds: float = 0.0
@@ -91,48 +95,6 @@ def _resume(store: Store, tenant: str, state: TenantState, owner: str) -> int:
     return _finish(store, tenant, journal, pending["key"], owner)
 
 
-def _reset(store: Store, tenant: str, state: TenantState, pin: dict[str, Any] | None, owner: str) -> None:
-    """Replay the log (latest versions) from zero into a new, empty generation, in the
-    time zone of ``pin`` (the tenant record that decided it; None: UTC); readers keep
-    the previous complete generation until the new one's last batch commits
-    (``mediana.storage.generations``). One fenced commit: nothing is deleted here."""
-    now = now_us()
-    fields = {
-        **generations.rebuild_fields(state, _zone_of(pin), now // US),
-        "batch": int(state.batch or 0) + 1,
-        "tz_pin": json.dumps(pin) if pin else None,
-    }
-    store.commit(tenant, int(state.cursor or 0), fields, owner, now // 1000)
-
-
-def _current_tenant_record(store: Store, tenant: str, state: TenantState) -> dict[str, Any] | None:
-    directory, _ = stored_directory(store, tenant, generations.read_view(state).gen)  # the last complete one
-    return directory.get("tenant") if directory else None
-
-
-def _collect(store: Store, tenant: str, state: TenantState, gens: list[int], owner: str) -> None:
-    """Delete retired generations no reader can still be using, then forget them."""
-    for gen in gens:
-        store.delete_generation(tenant, gen)
-    store.commit(tenant, int(state.cursor or 0), generations.after_deleting(state, gens), owner, now_us() // 1000)
-
-
-def _winning_tenant(delta: list[dict[str, Any]], directory: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The delta's tenant record that beats the directory's, if any."""
-    best = (directory or {}).get("tenant")
-    changed = False
-    for rec in delta:
-        if rec["kind"] == "tenant" and newer(rec, best):
-            best, changed = rec, True
-    return best if changed else None
-
-
-def _zone_of(tenant_record: dict[str, Any] | None) -> str:
-    if tenant_record is None or tenant_record.get("erased"):
-        return "UTC"
-    return str(tenant_record.get("timezone") or "UTC")
-
-
 def _quarantine_poison(store: Store, tenant: str, poison: PoisonRecords) -> None:
     """Move records whose aggregation raised out of the log, into the quarantine."""
     received = format_us(now_us())
@@ -167,13 +129,13 @@ def _one_batch(
     tz = state.tz or "UTC"
     gen = generations.building_gen(state)
     directory, directory_parts = stored_directory(store, tenant, gen)
-    winner = _winning_tenant(delta, directory)
-    if winner is not None and _zone_of(winner) != tz:
+    winner = rebuilds.winning_tenant(delta, directory)
+    if winner is not None and rebuilds.zone_of(winner) != tz:
         if int(state.cursor or 0) > 0 or state.presets_as_of:
             return report, winner
         pin = json.loads(state.tz_pin) if state.tz_pin else None
         if pin is None or newer(winner, pin):
-            tz = _zone_of(winner)  # nothing stored yet under the old zone: adopt it
+            tz = rebuilds.zone_of(winner)  # nothing stored yet under the old zone: adopt it
         # else: older than the record this generation's zone was pinned to (a replay
         # meets the versions it superseded): a later batch brings the pinned one
     loaded, stored = load_batch(store, tenant, gen, delta, directory)
@@ -221,6 +183,7 @@ def _one_batch(
             "computed_at": format_us(computed),
             "presets_as_of": presets_mark(today),
             **generations.layout_fields(state),
+            **damage.cleared_fields(state),
             **(generations.switch_fields(state, computed // US) if final else {}),
         },
     }
@@ -289,11 +252,11 @@ def refresh_tenant(
                 total.resumed = True
                 continue
             if state.rebuild or generations.former_layout(state):  # asked for, or folded the former way
-                _reset(store, tenant, state, _current_tenant_record(store, tenant, state), owner)
+                rebuilds.reset(store, tenant, state, rebuilds.current_pin(store, tenant, state), owner)
                 total.rebuilt = True
                 continue
             if collectable:
-                _collect(store, tenant, state, collectable, owner)
+                rebuilds.collect(store, tenant, state, collectable, owner)
                 continue
             try:
                 with collector_paused():  # a batch's records live until it ends (domain/collector.py)
@@ -306,8 +269,14 @@ def refresh_tenant(
                 _quarantine_poison(store, tenant, poison)
                 total.quarantined += len(poison.found)
                 continue
+            except DamagedItem as damaged:
+                if rebuilds.on_damage(store, tenant, state, damaged, owner) is damage.Verdict.WAIT:
+                    total.damaged = str(damaged)
+                    break
+                total.rebuilt = total.healed = True
+                continue
             if rezone is not None:
-                _reset(store, tenant, state, rezone, owner)
+                rebuilds.reset(store, tenant, state, rebuilds.pinned(rezone), owner)
                 total.rebuilt = True
                 continue
             for name in ("batches", "records", "contacts", "days_written", "presets_written", "bytes_written"):

@@ -42,7 +42,8 @@ class DocumentOps(StoreBase):
         """``get_docs`` for documents of several partitions, in one round of BatchGetItems:
         {pk: {base: (document, part count)}}. A headed document whose head is ``enough`` for
         the caller is its head alone (``blobs.decode_head``): its other parts are not read.
-        A document that does not decode raises, or is ``marked`` ``Unreadable`` (the read path)."""
+        A document that does not decode raises ``DamagedItem``, or is ``marked`` ``Unreadable``
+        (the read path)."""
         request = [self._key(pk, keys.part_sk(b, 0)) for pk, bases in wanted.items() for b in dict.fromkeys(bases)]
         first: dict[tuple[str, str], DocPart] = {}
         for raw in self._batch_get(request, consistent):
@@ -56,7 +57,7 @@ class DocumentOps(StoreBase):
                 doc = heads[(pk, base)] if (pk, base) in heads else blobs.decode(_chunks(pk, base, part, rest))
             except (KeyError, zlib.error, ValueError) as exc:
                 if not marked:
-                    raise
+                    raise DamagedItem(pk, base, _reason(exc)) from exc
                 doc = Unreadable(pk, base, _reason(exc))
             out[pk][base] = (doc, int(part.n))
         return out
@@ -293,6 +294,15 @@ class Unreadable:
     pk: str
     base: str
     reason: str
+
+
+class DamagedItem(ValueError):
+    """A stored document the writer needs and cannot decode (``Unreadable``'s case on the
+    write path): the aggregator heals its tenant by a rebuild (``services/damage.py``)."""
+
+    def __init__(self, pk: str, base: str, reason: str) -> None:
+        super().__init__(f"{pk} {base}: {reason}")
+        self.pk, self.base, self.reason = pk, base, reason
 
 
 def _reason(exc: Exception) -> str:

@@ -83,6 +83,9 @@ class TenantState(Model):
     retired = UnicodeAttribute(null=True)  # JSON: superseded generations left to delete
     tz_pin = UnicodeAttribute(null=True)  # JSON: the tenant record that chose a rebuild's time zone
     layout = NumberAttribute(null=True)  # how the building generation was folded (generations.LAYOUT)
+    damaged_since = NumberAttribute(null=True)  # epoch s: the aggregator met a damaged item (services/damage)
+    damaged_item = UnicodeAttribute(null=True)  # which one, and why it does not decode
+    healed_at = NumberAttribute(null=True)  # epoch s: the last rebuild that mended damage
     due_index = DueIndex()
 
 

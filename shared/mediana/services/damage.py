@@ -1,0 +1,63 @@
+"""A damaged stored item never stops its tenant for long.
+
+The aggregator that cannot decode a document it needs -- a world, a route, a day document,
+the directory (``storage.documents.DamagedItem``) -- notes when it first met it and waits
+``heal_after_s``: while a deploy replaces the functions, an older aggregator can meet a newer
+one's items for a few seconds, and that must not cost a rebuild. Still there after the wait,
+the damage is mended by a rebuild from the log into a new generation; readers keep the one
+they have until it completes (``storage.generations``). Damage again within ``heal_every_s`` of
+such a rebuild is a fault a rebuild does not mend (a writer that writes what it cannot read):
+the refresh fails as any other, so its message retries, parks in the DLQ and alarms.
+
+Pure decisions over the tenant state's fields; the aggregator carries them out.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any, Protocol
+
+from mediana.storage.documents import DamagedItem
+
+
+class Verdict(Enum):
+    WAIT = "wait"  # noted; the tenant is due again when the wait ends
+    REBUILD = "rebuild"  # the damage outlived the wait: rebuild from the log
+    FAIL = "fail"  # damage again soon after a rebuild mended it: a fault to fix, not to loop on
+
+
+class _State(Protocol):
+    damaged_since: Any
+    healed_at: Any
+
+
+def decide(state: _State, now_s: int, heal_after_s: int, heal_every_s: int) -> Verdict:
+    """What to do on meeting a damaged item now."""
+    if state.healed_at is not None and now_s - int(state.healed_at) < heal_every_s:
+        return Verdict.FAIL
+    if state.damaged_since is None or now_s - int(state.damaged_since) < heal_after_s:
+        return Verdict.WAIT
+    return Verdict.REBUILD
+
+
+def noted_fields(state: _State, damage: DamagedItem, now_s: int) -> dict[str, Any]:
+    """State fields of a damage met (the first time it was met stays)."""
+    since = int(state.damaged_since) if state.damaged_since is not None else now_s
+    return {"damaged_since": since, "damaged_item": str(damage)[:500]}
+
+
+def due_s(state: _State, now_s: int, heal_after_s: int) -> int:
+    """When the tenant is due again to look at the damage: as the wait ends."""
+    since = int(state.damaged_since) if state.damaged_since is not None else now_s
+    return max(now_s, since + heal_after_s)
+
+
+def healed_fields(now_s: int) -> dict[str, Any]:
+    """State fields a mending rebuild commits with its start."""
+    return {"damaged_since": None, "damaged_item": None, "healed_at": now_s}
+
+
+def cleared_fields(state: _State) -> dict[str, Any]:
+    """A batch that commits has read what it needed: the damage noted before is gone (the
+    deploy that caused it ended). Nothing when none was noted."""
+    return {"damaged_since": None, "damaged_item": None} if state.damaged_since is not None else {}

@@ -1,0 +1,223 @@
+"""A damaged stored item -- a world, a day document, the directory -- never stops its tenant
+for long (services/damage.py). The aggregator that cannot decode one notes it and waits, since
+a deploy makes the same error for seconds; still there after the wait, the tenant is rebuilt
+from its log into a new generation, which must equal a clean build of the same records. Damage
+again soon after such a rebuild fails the refresh (retried, parked, alarmed), never a loop of
+rebuilds. Through moto, with a twin tenant fed the same records as the clean build."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from mediana.services import aggregate, damage, rebuilds
+from mediana.storage import keys
+from mediana.storage.documents import DamagedItem
+from mediana.storage.generations import read_view
+from mediana.storage.store import US
+from test_generations import ZONE, _answers, _records, _upload
+from test_refresh_and_costs import api
+from test_unreadable_items import _overwrite_part0
+
+
+def _twins(stack: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """acme and its clean twin, built from the same records; and a delta for each: in the last
+    conversation of the log, a contact's message a minute after its last one, answered by an
+    advisor two minutes later (a response time on that day)."""
+    recs = _records("acme")
+    twin = _records("twin")
+    _upload(stack, "acme", recs)
+    _upload(stack, "twin", twin)
+    for tenant in ("acme", "twin"):
+        aggregate.refresh_tenant(stack.store, tenant)
+    last = next(r for r in reversed(recs) if r["kind"] == "message")
+    asked, answered = (
+        (datetime.fromisoformat(last["created_at"]) + timedelta(minutes=m)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        for m in (1, 3)
+    )
+    delta = [
+        {**last, "id": "m-asked", "updated_at": asked, "created_at": asked, "direction": "inbound",
+         "author_type": "contact", "author_id": None},
+        {**last, "id": "m-answered", "updated_at": answered, "created_at": answered, "direction": "outbound",
+         "author_type": "advisor", "author_id": "u-ana"},
+    ]  # fmt: skip
+    return delta, [{**r, "tenant_id": "twin"} for r in delta]
+
+
+def _moved(rec: dict[str, Any], suffix: str, minutes: int) -> dict[str, Any]:
+    """``rec`` as another record, ``minutes`` later (a new response time the same day)."""
+    at = (datetime.fromisoformat(rec["created_at"]) + timedelta(minutes=minutes)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {**rec, "id": rec["id"] + suffix, "created_at": at, "updated_at": at}
+
+
+def _contact_of(stack: Any, tenant: str, conversation_id: str) -> str:
+    route = stack.store.get_docs(keys.routes_pk(tenant, 0), [conversation_id])[conversation_id][0]
+    return str(route["c"])
+
+
+def _later(monkeypatch: Any, seconds: int) -> int:
+    """The aggregator's clock moved on by ``seconds``; returns that clock, in epoch seconds."""
+    at = aggregate.now_us() + seconds * US
+    monkeypatch.setattr(rebuilds, "now_us", lambda: at)
+    return at // US
+
+
+def _same_as_twin() -> None:
+    assert _answers("acme", volatile=False) == _answers("twin", volatile=False)
+
+
+@pytest.mark.parametrize("item", ["day document", "world"])
+def test_a_damaged_item_waits_then_heals_by_a_rebuild_equal_to_a_clean_build(
+    stack: Any, monkeypatch: Any, item: str
+) -> None:
+    delta, twin_delta = _twins(stack)
+    reply = delta[0]
+    if item == "world":
+        pk, base = keys.worlds_pk("acme", 0), _contact_of(stack, "acme", reply["conversation_id"])
+    else:
+        day = datetime.fromisoformat(reply["created_at"]).astimezone(ZoneInfo(ZONE)).date().isoformat()
+        pk = keys.days_pk("acme", 0)
+        base = next(b for b in stack.store.part_counts(pk) if b.startswith("rt#") and b.endswith(day))
+    _overwrite_part0(stack, pk, base)
+    _upload(stack, "acme", delta, "delta.jsonl")
+    _upload(stack, "twin", twin_delta, "delta.jsonl")
+    aggregate.refresh_tenant(stack.store, "twin")
+    cfg = stack.store.cfg
+
+    # met: noted, the tenant due again as the wait ends; nothing else written
+    before = stack.store.get_state("acme")
+    run = aggregate.refresh_tenant(stack.store, "acme")
+    state = stack.store.get_state("acme")
+    assert run.damaged and base in run.damaged and not run.rebuilt and run.records == 0
+    assert state.damaged_since is not None and base in state.damaged_item
+    assert state.cursor == before.cursor and state.gen == before.gen and int(state.due_at) == (
+        int(state.damaged_since) + cfg.heal_after_s
+    )
+    since = int(state.damaged_since)
+    _later(monkeypatch, cfg.heal_after_s - 60)  # met again before the wait ends: still waiting, since unchanged
+    assert aggregate.refresh_tenant(stack.store, "acme").damaged
+    assert int(stack.store.get_state("acme").damaged_since) == since
+
+    # outlived the wait: rebuilt from the log, readers switched to a clean build
+    healed_at = _later(monkeypatch, cfg.heal_after_s)
+    run = aggregate.refresh_tenant(stack.store, "acme")
+    state = stack.store.get_state("acme")
+    assert run.healed and run.rebuilt and not run.damaged
+    assert read_view(state).gen == 1 and not state.live and state.damaged_since is None and state.damaged_item is None
+    assert int(state.healed_at) == healed_at
+    _same_as_twin()
+
+    # damage again soon after: the refresh fails (retried, parked, alarmed), no second rebuild
+    _overwrite_part0(stack, keys.worlds_pk("acme", 1) if item == "world" else keys.days_pk("acme", 1), base)
+    _upload(stack, "acme", [_moved(r, "-again", minutes=5) for r in delta], "again.jsonl")
+    with pytest.raises(DamagedItem):
+        aggregate.refresh_tenant(stack.store, "acme")
+    state = stack.store.get_state("acme")
+    assert read_view(state).gen == 1 and state.damaged_since is None and not state.live
+
+    # a day later, the same damage is a new one: noted and waited for again
+    _later(monkeypatch, cfg.heal_every_s + cfg.heal_after_s)
+    assert aggregate.refresh_tenant(stack.store, "acme").damaged
+
+
+def test_a_damaged_directory_rebuilds_in_the_time_zone_in_use(stack: Any, monkeypatch: Any) -> None:
+    """The rebuild cannot read the tenant record that pinned its zone: it pins none and starts
+    in the zone readers use, which the replay's tenant record confirms (no detour by UTC)."""
+    delta, twin_delta = _twins(stack)
+    assert read_view(stack.store.get_state("acme")).tz == ZONE != "UTC"
+    _overwrite_part0(stack, keys.tenant_pk("acme"), keys.directory_base(0))
+    _upload(stack, "acme", delta, "delta.jsonl")
+    _upload(stack, "twin", twin_delta, "delta.jsonl")
+    aggregate.refresh_tenant(stack.store, "twin")
+    assert aggregate.refresh_tenant(stack.store, "acme").damaged
+
+    resets: list[Any] = []
+    real_reset = rebuilds.reset
+    def counted(*args: Any, **kwargs: Any) -> None:
+        resets.append(args[3])
+        real_reset(*args, **kwargs)
+
+    monkeypatch.setattr(rebuilds, "reset", counted)
+    _later(monkeypatch, stack.store.cfg.heal_after_s)
+    assert aggregate.refresh_tenant(stack.store, "acme").healed
+    assert resets == [(None, ZONE)]  # one rebuild, in the zone in use
+    state = stack.store.get_state("acme")
+    assert read_view(state).tz == ZONE and read_view(state).gen == 1 and json.loads(state.tz_pin or "null") is None
+    _same_as_twin()
+
+
+def test_damage_gone_before_the_wait_ends_costs_no_rebuild(stack: Any) -> None:
+    """An older aggregator met a newer one's item during a deploy: the next run, by the newer
+    one, reads it; the note is cleared, nothing is rebuilt."""
+    delta, twin_delta = _twins(stack)
+    pk, base = keys.worlds_pk("acme", 0), _contact_of(stack, "acme", delta[0]["conversation_id"])
+    table, ddb = stack.store.cfg.state_table, stack.store.ddb
+    key = {"pk": {"S": pk}, "sk": {"S": keys.part_sk(base, 0)}}
+    good = ddb.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
+    _overwrite_part0(stack, pk, base)
+    _upload(stack, "acme", delta, "delta.jsonl")
+    _upload(stack, "twin", twin_delta, "delta.jsonl")
+    aggregate.refresh_tenant(stack.store, "twin")
+    assert aggregate.refresh_tenant(stack.store, "acme").damaged
+
+    ddb.put_item(TableName=table, Item=good)
+    run = aggregate.refresh_tenant(stack.store, "acme")
+    state = stack.store.get_state("acme")
+    assert run.records == 2 and not run.rebuilt and not run.damaged
+    assert state.damaged_since is None and state.damaged_item is None and read_view(state).gen == 0
+    _same_as_twin()
+
+
+def test_a_manual_refresh_that_meets_damage_says_so(stack: Any) -> None:
+    """Pressing "refresh now" while an item is damaged: the refresh ends failed, with the
+    reason, rather than succeeded with stale numbers; the tenant is not parked."""
+    delta, _ = _twins(stack)
+    _overwrite_part0(stack, keys.worlds_pk("acme", 0), _contact_of(stack, "acme", delta[0]["conversation_id"]))
+    _upload(stack, "acme", delta, "delta.jsonl")
+    status, _, asked = api("POST", "/v1/refresh", "acme", ["admin"])
+    assert status == 202, asked
+    stack.pump.drain()
+    status, _, done = api("GET", f"/v1/refresh/{asked['refresh_id']}", "acme", ["viewer"])
+    assert status == 200 and done["status"] == "failed", done
+    assert "does not decode" in done["error"] and "rebuilt from the log" in done["error"]
+    state = stack.store.get_state("acme")
+    assert state.damaged_since is not None and state.failure is None
+
+
+# ---- the decisions alone ----------------------------------------------------------------------
+
+
+class _S:
+    def __init__(self, damaged_since: int | None = None, healed_at: int | None = None) -> None:
+        self.damaged_since, self.healed_at = damaged_since, healed_at
+
+
+@pytest.mark.parametrize(
+    ("state", "now", "verdict"),
+    [
+        (_S(), 1_000, damage.Verdict.WAIT),  # first met
+        (_S(damaged_since=1_000), 1_899, damage.Verdict.WAIT),  # within the wait
+        (_S(damaged_since=1_000), 1_900, damage.Verdict.REBUILD),  # outlived it
+        (_S(healed_at=1_000), 1_000 + 86_399, damage.Verdict.FAIL),  # soon after a heal: a fault to fix
+        (_S(damaged_since=50_000, healed_at=1_000), 50_900, damage.Verdict.FAIL),  # waited, but soon after a heal
+        (_S(healed_at=1_000), 1_000 + 86_400, damage.Verdict.WAIT),  # a day later: a new damage
+    ],
+)
+def test_what_meeting_a_damaged_item_decides(state: _S, now: int, verdict: damage.Verdict) -> None:
+    assert damage.decide(state, now, heal_after_s=900, heal_every_s=86_400) is verdict
+
+
+def test_the_wait_is_counted_from_the_first_meeting() -> None:
+    bad = DamagedItem("T#acme#W#G0", "ct-1", "error: incorrect header check")
+    first = damage.noted_fields(_S(), bad, 1_000)
+    assert first == {"damaged_since": 1_000, "damaged_item": "T#acme#W#G0 ct-1: error: incorrect header check"}
+    assert damage.noted_fields(_S(damaged_since=1_000), bad, 1_500)["damaged_since"] == 1_000
+    assert damage.due_s(_S(damaged_since=1_000), 1_500, 900) == 1_900
+    assert damage.due_s(_S(damaged_since=1_000), 2_500, 900) == 2_500  # never in the past
+    assert damage.cleared_fields(_S()) == {} and damage.cleared_fields(_S(damaged_since=1)) == {
+        "damaged_since": None,
+        "damaged_item": None,
+    }
