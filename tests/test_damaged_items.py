@@ -1,4 +1,4 @@
-"""A damaged stored item -- a world, a day document, the directory -- never stops its tenant
+"""A damaged stored item -- a world, a route, a day document, the directory -- never stops its tenant
 for long (services/damage.py). The aggregator that cannot decode one notes it and waits, since
 a deploy makes the same error for seconds; still there after the wait, the tenant is rebuilt
 from its log into a new generation, which must equal a clean build of the same records. Damage
@@ -69,17 +69,22 @@ def _same_as_twin() -> None:
     assert _answers("acme", volatile=False) == _answers("twin", volatile=False)
 
 
-@pytest.mark.parametrize("item", ["day document", "world"])
+_PARTITIONS = {"world": keys.worlds_pk, "route": keys.routes_pk, "day document": keys.days_pk}
+
+
+@pytest.mark.parametrize("item", list(_PARTITIONS))
 def test_a_damaged_item_waits_then_heals_by_a_rebuild_equal_to_a_clean_build(
     stack: Any, monkeypatch: Any, item: str
 ) -> None:
     delta, twin_delta = _twins(stack)
     reply = delta[0]
+    pk = _PARTITIONS[item]("acme", 0)
     if item == "world":
-        pk, base = keys.worlds_pk("acme", 0), _contact_of(stack, "acme", reply["conversation_id"])
+        base = _contact_of(stack, "acme", reply["conversation_id"])
+    elif item == "route":
+        base = reply["conversation_id"]
     else:
         day = datetime.fromisoformat(reply["created_at"]).astimezone(ZoneInfo(ZONE)).date().isoformat()
-        pk = keys.days_pk("acme", 0)
         base = next(b for b in stack.store.part_counts(pk) if b.startswith("rt#") and b.endswith(day))
     _overwrite_part0(stack, pk, base)
     _upload(stack, "acme", delta, "delta.jsonl")
@@ -111,7 +116,7 @@ def test_a_damaged_item_waits_then_heals_by_a_rebuild_equal_to_a_clean_build(
     _same_as_twin()
 
     # damage again soon after: the refresh fails (retried, parked, alarmed), no second rebuild
-    _overwrite_part0(stack, keys.worlds_pk("acme", 1) if item == "world" else keys.days_pk("acme", 1), base)
+    _overwrite_part0(stack, _PARTITIONS[item]("acme", 1), base)
     _upload(stack, "acme", [_moved(r, "-again", minutes=5) for r in delta], "again.jsonl")
     with pytest.raises(DamagedItem):
         aggregate.refresh_tenant(stack.store, "acme")
@@ -185,6 +190,31 @@ def test_a_manual_refresh_that_meets_damage_says_so(stack: Any) -> None:
     assert "does not decode" in done["error"] and "rebuilt from the log" in done["error"]
     state = stack.store.get_state("acme")
     assert state.damaged_since is not None and state.failure is None
+
+
+def test_log_records_damaged_at_rest_are_quarantined_and_the_rest_counts(stack: Any) -> None:
+    """The log is the source: nothing to rebuild a damaged record from. One that is not a JSON
+    object is moved to the quarantine with its stored text and the reason; the rest counts."""
+    delta, _ = _twins(stack)
+    _upload(stack, "acme", [*delta, *(_moved(r, "-kept", minutes=5) for r in delta)], "delta.jsonl")
+    _upload(stack, "twin", [{**_moved(r, "-kept", minutes=5), "tenant_id": "twin"} for r in delta], "delta.jsonl")
+    aggregate.refresh_tenant(stack.store, "twin")
+    state = stack.store.get_state("acme")
+    first = int(state.cursor) + 1  # the delta's first two records: the reply's pair
+    table = stack.store.cfg.log_table
+    for seq, text in ((first, '{"kind": "message", "id": "m-asked", '), (first + 1, "[1, 2]")):
+        key = {"tenant_id": {"S": "acme"}, "seq": {"N": str(seq)}}
+        item = stack.store.ddb.get_item(TableName=table, Key=key, ConsistentRead=True)["Item"]
+        stack.store.ddb.put_item(TableName=table, Item={**item, "r": {"S": text}})
+
+    run = aggregate.refresh_tenant(stack.store, "acme")
+    assert run.quarantined == 2 and run.records == 2 and not run.damaged
+    kept = {q["line"]: q for q in stack.store.list_quarantine("acme")}
+    assert set(kept) == {first, first + 1}
+    assert "stored record does not decode" in kept[first]["reason"] and kept[first + 1]["raw"] == "[1, 2]"
+    assert "not an object" in kept[first + 1]["reason"]
+    assert stack.store.read_log("acme", first - 1, first + 1, 10) == []  # out of the log
+    _same_as_twin()
 
 
 # ---- the decisions alone ----------------------------------------------------------------------

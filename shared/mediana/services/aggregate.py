@@ -30,6 +30,7 @@ from mediana.services.batch_load import journal_entry, load_batch, stored_direct
 from mediana.services.preset_items import presets_mark, presets_to_write
 from mediana.storage import generations, keys
 from mediana.storage.documents import DamagedItem
+from mediana.storage.log import UndecodableLogRecords
 from mediana.storage.store import US, Store, TenantState
 
 MAX_BATCH_RECORDS = 20_000
@@ -95,22 +96,23 @@ def _resume(store: Store, tenant: str, state: TenantState, owner: str) -> int:
     return _finish(store, tenant, journal, pending["key"], owner)
 
 
-def _quarantine_poison(store: Store, tenant: str, poison: PoisonRecords) -> None:
-    """Move records whose aggregation raised out of the log, into the quarantine."""
+def _quarantine(store: Store, tenant: str, found: list[tuple[int, str, str]]) -> None:
+    """Move log records (seq, stored text, reason) out of the log, into the quarantine."""
     received = format_us(now_us())
     entries = [
-        {
-            "source": "log",
-            "line": int(rec["seq"]),
-            "field": "(record)",
-            "reason": reason,
-            "raw": json.dumps({k: v for k, v in rec.items() if k not in ("seq", "_at")})[:2000],
-            "received_at": received,
-        }
-        for rec, reason in poison.found
+        {"source": "log", "line": seq, "field": "(record)", "reason": why, "raw": raw[:2000], "received_at": received}
+        for seq, raw, why in found
     ]
     store.put_quarantine(tenant, entries)
-    store.delete_log(tenant, [int(rec["seq"]) for rec, _ in poison.found])
+    store.delete_log(tenant, [seq for seq, _, _ in found])
+
+
+def _poisoned(poison: PoisonRecords) -> list[tuple[int, str, str]]:
+    """Records whose aggregation raised, as the quarantine keeps them."""
+    return [
+        (int(rec["seq"]), json.dumps({k: v for k, v in rec.items() if k not in ("seq", "_at")}), reason)
+        for rec, reason in poison.found
+    ]
 
 
 def _one_batch(
@@ -266,8 +268,12 @@ def refresh_tenant(
                     through = (oldest if oldest is not None else read_at) if reached else delta[-1]["_at"]
                     report, rezone = _one_batch(store, tenant, state, delta, upto, through, owner, reached)
             except PoisonRecords as poison:
-                _quarantine_poison(store, tenant, poison)
+                _quarantine(store, tenant, _poisoned(poison))
                 total.quarantined += len(poison.found)
+                continue
+            except UndecodableLogRecords as bad:  # damaged at rest: the source itself, nothing to rebuild from
+                _quarantine(store, tenant, bad.found)
+                total.quarantined += len(bad.found)
                 continue
             except DamagedItem as damaged:
                 if rebuilds.on_damage(store, tenant, state, damaged, owner) is damage.Verdict.WAIT:

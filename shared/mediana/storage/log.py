@@ -16,6 +16,21 @@ from mediana.storage.models import (
 )
 
 
+class UndecodableLogRecords(Exception):
+    """Log records that are not JSON objects (seq, stored text, reason): the aggregator moves
+    them to the quarantine, where they stay listable, and goes on with the rest."""
+
+    def __init__(self, found: list[tuple[int, str, str]]) -> None:
+        super().__init__(f"{len(found)} stored log record(s) do not decode: {found[0][2]}")
+        self.found = found
+
+
+def _object(value: Any) -> dict[str, Any]:
+    if not isinstance(value, dict):
+        raise TypeError(f"a JSON {type(value).__name__}, not an object")
+    return value
+
+
 class LogOps(StoreBase):
     """Appends, delta reads and compaction of the log; quarantined lines with their reason."""
 
@@ -30,16 +45,25 @@ class LogOps(StoreBase):
                 batch.save(LogItem(tenant, rec["seq"], r=json.dumps(body, separators=(",", ":")), at=at))
 
     def read_log(self, tenant: str, after: int, upto: int, limit: int) -> list[dict[str, Any]]:
+        """Records ``after`` < seq <= ``upto``, at most ``limit``; UndecodableLogRecords if a
+        stored one is not a JSON object (damaged at rest)."""
         out: list[dict[str, Any]] = []
         if upto <= after:
             return out
+        damaged: list[tuple[int, str, str]] = []
         for item in LogItem.query(
             tenant, LogItem.seq.between(after + 1, upto), limit=limit, page_size=min(limit, 5000)
         ):
-            rec = upgrade(json.loads(item.r))
+            try:
+                rec = upgrade(_object(json.loads(item.r)))
+            except (ValueError, TypeError) as exc:
+                damaged.append((int(item.seq), str(item.r), f"stored record does not decode: {exc}"[:500]))
+                continue
             rec["seq"] = int(item.seq)
             rec["_at"] = int(item.at)
             out.append(rec)
+        if damaged:
+            raise UndecodableLogRecords(damaged)
         return out
 
     def delete_log(self, tenant: str, seqs: Iterable[int]) -> None:
