@@ -57,6 +57,20 @@ def test_any_other_unreadable_item_is_a_503_to_retry(stack: Any) -> None:
     assert status == 200 and unfiltered["source"] == "preset"
 
 
+def test_a_day_item_a_range_sums_that_does_not_decode_is_a_503_to_retry(stack: Any) -> None:
+    """A custom range sums day items (and so does a preset answered from the days)."""
+    _load(stack, "acme")
+    day = local_today(TZ) - timedelta(days=2)
+    _overwrite_part0(stack, keys.days_pk("acme", 0), keys.day_base("rt", day.isoformat()))
+    for query in (f"from={day - timedelta(days=3)}&to={day}", f"from={day}&to={day}&owner=u-ana"):
+        status, headers, body = get(f"/v1/reports/response-time?{query}", "acme")
+        assert status == 503, body
+        assert body["error"]["code"] == "unreadable_item" and "rt#" in body["error"]["message"]
+        assert headers.get("Retry-After") == "5" and headers.get("Cache-Control") == "no-store"
+    later = day + timedelta(days=2)  # (its previous period, the day before, is not the damaged one)
+    assert get(f"/v1/reports/response-time?from={later}&to={later}", "acme")[0] == 200  # other days read
+
+
 def test_a_damaged_preset_bucket_never_stops_the_tenant_and_is_rewritten(stack: Any) -> None:
     """The writer meets the damaged bucket its delta updates in place: it rebuilds the presets
     from the days instead of failing every retry, and that bucket is written whole again."""

@@ -30,7 +30,7 @@ from mediana.domain.timeutil import local_today
 from mediana.metering.meter import METER
 from mediana.services.request import ApiError, parse_query
 from mediana.storage import keys
-from mediana.storage.documents import HeadEnough, Unreadable
+from mediana.storage.documents import DamagedItem, HeadEnough, Unreadable
 from mediana.storage.generations import ReadView, read_view
 from mediana.storage.store import Store
 
@@ -60,12 +60,16 @@ def summaries_from_days(
     span: DateRange,
     views: Mapping[str, SectionViews] | None = None,
 ) -> dict[str, RangeSummary]:
-    """Sum stored day documents over a range and its previous period (each through its view)."""
+    """Sum stored day documents over a range and its previous period (each through its view).
+    One that does not decode fails the request with a 503, as a read to retry."""
     out = {section: RangeSummary(section, span) for section in sections}
     day_views = {s: v.day for s, v in (views or {}).items()}
-    for (section, day_key), cells in store.day_docs(
-        tenant, gen, out, span.previous.start, span.end, views=day_views
-    ).items():
+    try:
+        stored = store.day_docs(tenant, gen, out, span.previous.start, span.end, views=day_views)
+    except DamagedItem as damaged:
+        _unreadable({(damaged.pk, damaged.base): Unreadable(damaged.pk, damaged.base, damaged.reason)}, "")
+        raise  # not reached: _unreadable raised the 503
+    for (section, day_key), cells in stored.items():
         out[section].fold_doc(day_key, cells)
     return out
 

@@ -153,7 +153,12 @@ class DocumentOps(StoreBase):
         out = {}
         for base, parts in grouped.items():
             n = int(parts[0].n)
-            out[base] = blobs.decode([p.v for p in parts[:n]])
+            try:
+                if len(parts) < n:
+                    raise KeyError(f"{n - len(parts)} of its {n} parts missing")
+                out[base] = blobs.decode([p.v for p in parts[:n]])
+            except (KeyError, zlib.error, ValueError) as exc:
+                raise DamagedItem(pk, base, _reason(exc)) from exc
         return out
 
     def part_counts(self, pk: str) -> dict[str, int]:
