@@ -154,6 +154,38 @@ def test_a_damaged_directory_rebuilds_in_the_time_zone_in_use(stack: Any, monkey
     _same_as_twin()
 
 
+def test_a_pending_batch_whose_journal_is_gone_waits_then_heals(stack: Any, monkeypatch: Any) -> None:
+    """A runner died between marking its batch pending and applying it, and the journal that
+    batch would be redone from is gone: no retry can finish it. The pending mark stays while
+    the tenant waits (a new batch over a half-applied one would count twice); then a rebuild
+    from the log replaces the generation, equal to a clean build."""
+    delta, twin_delta = _twins(stack)
+    _upload(stack, "acme", delta, "delta.jsonl")
+    _upload(stack, "twin", twin_delta, "delta.jsonl")
+    aggregate.refresh_tenant(stack.store, "twin")
+
+    def crash(*args: Any) -> int:
+        raise RuntimeError("the runner died here")
+
+    monkeypatch.setattr(aggregate, "_finish", crash)
+    with pytest.raises(RuntimeError):
+        aggregate.refresh_tenant(stack.store, "acme")
+    monkeypatch.undo()
+    key = json.loads(stack.store.get_state("acme").pending)["key"]
+    stack.store.s3.delete_object(Bucket=stack.store.cfg.bucket, Key=key)
+
+    run = aggregate.refresh_tenant(stack.store, "acme")
+    state = stack.store.get_state("acme")
+    assert run.damaged and key in run.damaged and "gone" in run.damaged and not run.resumed
+    assert state.pending and json.loads(state.pending)["key"] == key  # kept: nothing folds over it
+
+    _later(monkeypatch, stack.store.cfg.heal_after_s)
+    run = aggregate.refresh_tenant(stack.store, "acme")
+    state = stack.store.get_state("acme")
+    assert run.healed and not state.pending and read_view(state).gen == 1 and not state.live
+    _same_as_twin()
+
+
 def test_damage_gone_before_the_wait_ends_costs_no_rebuild(stack: Any) -> None:
     """An older aggregator met a newer one's item during a deploy: the next run, by the newer
     one, reads it; the note is cleared, nothing is rebuilt."""

@@ -92,7 +92,7 @@ def _finish(store: Store, tenant: str, journal: dict[str, Any], key: str, owner:
 
 def _resume(store: Store, tenant: str, state: TenantState, owner: str) -> int:
     pending = json.loads(state.pending or "{}")
-    journal = json.loads(gzip.decompress(store.get_journal(pending["key"])))
+    journal = store.get_journal(pending["key"])
     return _finish(store, tenant, journal, pending["key"], owner)
 
 
@@ -199,6 +199,17 @@ def _one_batch(
     return report, None
 
 
+def _healing(
+    store: Store, tenant: str, state: TenantState, damaged: DamagedItem, owner: str, total: RefreshReport
+) -> bool:
+    """True when a rebuild started to mend ``damaged``; False when the tenant waits for it."""
+    if rebuilds.on_damage(store, tenant, state, damaged, owner) is damage.Verdict.WAIT:
+        total.damaged = str(damaged)
+        return False
+    total.rebuilt = total.healed = True
+    return True
+
+
 def refresh_tenant(
     store: Store,
     tenant: str,
@@ -250,7 +261,12 @@ def refresh_tenant(
                 continue
             total.idle = False
             if state.pending:
-                total.bytes_written += _resume(store, tenant, state, owner)
+                try:
+                    total.bytes_written += _resume(store, tenant, state, owner)
+                except DamagedItem as damaged:  # its journal is gone: only a rebuild mends the generation
+                    if not _healing(store, tenant, state, damaged, owner, total):
+                        break
+                    continue
                 total.resumed = True
                 continue
             if state.rebuild or generations.former_layout(state):  # asked for, or folded the former way
@@ -276,10 +292,8 @@ def refresh_tenant(
                 total.quarantined += len(bad.found)
                 continue
             except DamagedItem as damaged:
-                if rebuilds.on_damage(store, tenant, state, damaged, owner) is damage.Verdict.WAIT:
-                    total.damaged = str(damaged)
+                if not _healing(store, tenant, state, damaged, owner, total):
                     break
-                total.rebuilt = total.healed = True
                 continue
             if rezone is not None:
                 rebuilds.reset(store, tenant, state, rebuilds.pinned(rezone), owner)

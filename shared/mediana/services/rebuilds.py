@@ -91,7 +91,7 @@ def on_damage(store: Store, tenant: str, state: TenantState, damaged: DamagedIte
     if verdict is damage.Verdict.FAIL:
         raise damaged
     if verdict is damage.Verdict.WAIT:
-        store.commit(tenant, int(state.cursor or 0), damage.noted_fields(state, damaged, now_s), owner, now_s * 1000)
+        store.note_fields(tenant, damage.noted_fields(state, damaged, now_s), owner)  # a pending batch stays
         store.reschedule(tenant, damage.due_s(state, now_s, store.cfg.heal_after_s), int(state.next_seq or 0))
     else:
         reset(store, tenant, state, current_pin(store, tenant, state), owner, damage.healed_fields(now_s))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -254,8 +256,19 @@ class DocumentOps(StoreBase):
     def put_journal(self, key: str, body: bytes) -> None:
         self.s3.put_object(Bucket=self.cfg.bucket, Key=key, Body=body)
 
-    def get_journal(self, key: str) -> bytes:
-        return self.s3.get_object(Bucket=self.cfg.bucket, Key=key)["Body"].read()
+    def get_journal(self, key: str) -> Any:
+        """A batch's journal, decoded; DamagedItem when it is gone or does not decode (any
+        other failure to read it, S3's own, raises as it is: a retry may read it)."""
+        try:
+            body = self.s3.get_object(Bucket=self.cfg.bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in ("NoSuchKey", "404"):
+                raise
+            raise DamagedItem("journal", key, "gone") from exc
+        try:
+            return json.loads(gzip.decompress(body))
+        except (OSError, EOFError, zlib.error, ValueError) as exc:  # gzip's errors are OSError and EOFError
+            raise DamagedItem("journal", key, _reason(exc)) from exc
 
     def delete_journal(self, key: str) -> None:
         self.s3.delete_object(Bucket=self.cfg.bucket, Key=key)

@@ -179,6 +179,15 @@ class TenantOps(StoreBase):
             (TenantState.cursor == cursor) & TenantState.pending.does_not_exist() & (TenantState.lease_owner == owner),
         )
 
+    def note_fields(self, tenant: str, fields: Mapping[str, Any], owner: str) -> None:
+        """Set (None: remove) ``fields`` by the lease holder, touching nothing else: no cursor,
+        no pending batch (``services/damage`` notes what it met this way)."""
+        actions: list[Action] = []
+        for name, value in fields.items():
+            attr = getattr(TenantState, name)
+            actions.append(attr.remove() if value is None else attr.set(value))
+        self._fenced_update(tenant, actions, TenantState.lease_owner == owner)
+
     def commit(self, tenant: str, cursor: int, fields: Mapping[str, Any], owner: str, now_ms: int) -> None:
         """Advance the cursor and clear the pending batch, only from ``cursor`` and only
         by the lease holder, whose lease it renews."""
