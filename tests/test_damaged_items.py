@@ -186,6 +186,35 @@ def test_a_pending_batch_whose_journal_is_gone_waits_then_heals(stack: Any, monk
     _same_as_twin()
 
 
+def test_damage_in_an_unfinished_rebuild_abandons_it_and_readers_never_see_it(stack: Any, monkeypatch: Any) -> None:
+    """Met in the generation a rebuild is still building: readers keep the previous complete
+    one throughout, and the mending rebuild starts another generation from the log."""
+    delta, twin_delta = _twins(stack)
+    _upload(stack, "twin", twin_delta, "delta.jsonl")
+    aggregate.refresh_tenant(stack.store, "twin")
+    _upload(stack, "acme", delta, "delta.jsonl")
+    aggregate.refresh_tenant(stack.store, "acme")
+    before = _answers("acme", volatile=False)
+    assert before == _answers("twin", volatile=False)
+
+    stack.store.mark_due("acme", 0, rebuild=True)
+    half = len(stack.store.read_log("acme", 0, 10**12, 10**6)) // 2
+    part = aggregate.refresh_tenant(stack.store, "acme", max_records=half, time_left_ms=lambda: 0)
+    assert part.rebuilt and part.batches == 1 and stack.store.get_state("acme").live  # gen 1 half built
+    pk = keys.worlds_pk("acme", 1)
+    rest = stack.store.read_log("acme", int(stack.store.get_state("acme").cursor), 10**12, 10**6)
+    touched = {r["contact_id"] for r in rest if "contact_id" in r} | {r["id"] for r in rest if r["kind"] == "contact"}
+    _overwrite_part0(stack, pk, sorted(touched & set(stack.store.part_counts(pk)))[0])  # one the replay meets again
+
+    assert aggregate.refresh_tenant(stack.store, "acme", max_records=half).damaged
+    assert _answers("acme", volatile=False) == before  # still the complete generation 0
+    _later(monkeypatch, stack.store.cfg.heal_after_s)
+    run = aggregate.refresh_tenant(stack.store, "acme", max_records=half)
+    state = stack.store.get_state("acme")
+    assert run.healed and read_view(state).gen == 2 and not state.live
+    _same_as_twin()
+
+
 def test_damage_gone_before_the_wait_ends_costs_no_rebuild(stack: Any) -> None:
     """An older aggregator met a newer one's item during a deploy: the next run, by the newer
     one, reads it; the note is cleared, nothing is rebuilt."""
