@@ -1,7 +1,8 @@
 """A damaged stored item never stops its tenant for long.
 
 The aggregator that cannot decode a document it needs -- a world, a route, a day document,
-the directory (``storage.documents.DamagedItem``) -- notes when it first met it and waits
+the directory, a pending batch's journal (``storage.documents.DamagedItem``) -- notes when it
+first met it and waits
 ``heal_after_s``: while a deploy replaces the functions, an older aggregator can meet a newer
 one's items for a few seconds, and that must not cost a rebuild. Still there after the wait,
 the damage is mended by a rebuild from the log into a new generation; readers keep the one

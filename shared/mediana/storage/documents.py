@@ -315,8 +315,9 @@ class Unreadable:
 
 
 class DamagedItem(ValueError):
-    """A stored document the writer needs and cannot decode (``Unreadable``'s case on the
-    write path): the aggregator heals its tenant by a rebuild (``services/damage.py``)."""
+    """A stored document (or a batch's journal) that does not decode where its reader cannot do
+    without it: the aggregator heals its tenant by a rebuild (``services/damage.py``), the read
+    path answers a 503 to retry (``Unreadable`` is the case it can answer without)."""
 
     def __init__(self, pk: str, base: str, reason: str) -> None:
         super().__init__(f"{pk} {base}: {reason}")
