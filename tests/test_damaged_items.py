@@ -19,6 +19,7 @@ from mediana.storage.documents import DamagedItem
 from mediana.storage.generations import read_view
 from mediana.storage.store import US
 from test_generations import ZONE, _answers, _records, _upload
+from test_pipeline_moto import get
 from test_refresh_and_costs import api
 from test_unreadable_items import _overwrite_part0
 
@@ -98,8 +99,10 @@ def test_a_damaged_item_waits_then_heals_by_a_rebuild_equal_to_a_clean_build(
     state = stack.store.get_state("acme")
     assert run.damaged and base in run.damaged and not run.rebuilt and run.records == 0
     assert state.damaged_since is not None and base in state.damaged_item
-    assert state.cursor == before.cursor and state.gen == before.gen and int(state.due_at) == (
-        int(state.damaged_since) + cfg.heal_after_s
+    assert (
+        state.cursor == before.cursor
+        and state.gen == before.gen
+        and int(state.due_at) == (int(state.damaged_since) + cfg.heal_after_s)
     )
     since = int(state.damaged_since)
     _later(monkeypatch, cfg.heal_after_s - 60)  # met again before the wait ends: still waiting, since unchanged
@@ -141,6 +144,7 @@ def test_a_damaged_directory_rebuilds_in_the_time_zone_in_use(stack: Any, monkey
 
     resets: list[Any] = []
     real_reset = rebuilds.reset
+
     def counted(*args: Any, **kwargs: Any) -> None:
         resets.append(args[3])
         real_reset(*args, **kwargs)
@@ -278,12 +282,48 @@ def test_log_records_damaged_at_rest_are_quarantined_and_the_rest_counts(stack: 
     _same_as_twin()
 
 
+def test_damage_only_a_reader_meets_is_reported_then_healed(stack: Any, monkeypatch: Any) -> None:
+    """A past day's item no later batch reads: the reader that meets it answers 503 and reports
+    it; the aggregator reads it again, waits, then rebuilds: the range reads again, exact."""
+    _twins(stack)
+    day = datetime.now(ZoneInfo(ZONE)).date() - timedelta(days=3)
+    pk = keys.days_pk("acme", 0)
+    base = next(b for b in sorted(stack.store.part_counts(pk)) if b.startswith("rt#") and b < f"rt#{day}")
+    _overwrite_part0(stack, pk, base)
+    asked = base.split("#")[1]
+    query = f"/v1/reports/response-time?from={asked}&to={asked}"
+    assert get(query, "acme")[0] == 503
+    stack.pump.drain()  # the report's message: the aggregator reads the item again and notes it
+    state = stack.store.get_state("acme")
+    assert state.damaged_key and json.loads(state.damaged_key) == [pk, base] and state.damaged_since is not None
+
+    _later(monkeypatch, stack.store.cfg.heal_after_s)
+    run = aggregate.refresh_tenant(stack.store, "acme")  # due as the wait ends
+    assert run.healed and read_view(stack.store.get_state("acme")).gen == 1
+    assert get(query, "acme")[0] == 200
+    _same_as_twin()
+
+
+def test_a_report_of_an_item_that_reads_or_is_not_the_tenants_costs_nothing(stack: Any) -> None:
+    """A deploy's skew: the item decodes when read again. Another tenant's key: never read."""
+    _twins(stack)
+    pk = keys.days_pk("twin", 0)
+    base = next(iter(stack.store.part_counts(pk)))
+    _overwrite_part0(stack, pk, base)  # the twin's, damaged: acme must not act on it
+    for reported in ((keys.days_pk("acme", 0), base), (pk, base)):
+        run = aggregate.refresh_tenant(stack.store, "acme", reported=reported)
+        assert not run.damaged and not run.rebuilt
+        assert stack.store.get_state("acme").damaged_key is None
+
+
 # ---- the decisions alone ----------------------------------------------------------------------
 
 
 class _S:
-    def __init__(self, damaged_since: int | None = None, healed_at: int | None = None) -> None:
-        self.damaged_since, self.healed_at = damaged_since, healed_at
+    def __init__(
+        self, damaged_since: int | None = None, healed_at: int | None = None, damaged_key: str | None = None
+    ) -> None:
+        self.damaged_since, self.healed_at, self.damaged_key = damaged_since, healed_at, damaged_key
 
 
 @pytest.mark.parametrize(
@@ -304,11 +344,16 @@ def test_what_meeting_a_damaged_item_decides(state: _S, now: int, verdict: damag
 def test_the_wait_is_counted_from_the_first_meeting() -> None:
     bad = DamagedItem("T#acme#W#G0", "ct-1", "error: incorrect header check")
     first = damage.noted_fields(_S(), bad, 1_000)
-    assert first == {"damaged_since": 1_000, "damaged_item": "T#acme#W#G0 ct-1: error: incorrect header check"}
+    assert first == {
+        "damaged_since": 1_000,
+        "damaged_item": "T#acme#W#G0 ct-1: error: incorrect header check",
+        "damaged_key": '["T#acme#W#G0", "ct-1"]',
+    }
     assert damage.noted_fields(_S(damaged_since=1_000), bad, 1_500)["damaged_since"] == 1_000
     assert damage.due_s(_S(damaged_since=1_000), 1_500, 900) == 1_900
     assert damage.due_s(_S(damaged_since=1_000), 2_500, 900) == 2_500  # never in the past
-    assert damage.cleared_fields(_S()) == {} and damage.cleared_fields(_S(damaged_since=1)) == {
-        "damaged_since": None,
-        "damaged_item": None,
-    }
+    assert damage.cleared_fields() == {"damaged_since": None, "damaged_item": None, "damaged_key": None}
+    assert damage.suspect(_S(damaged_key=first["damaged_key"]), "acme", None) == ("T#acme#W#G0", "ct-1")
+    assert damage.suspect(_S(), "acme", ("T#acme#D", "rt#2026-12-01")) == ("T#acme#D", "rt#2026-12-01")
+    assert damage.suspect(_S(), "acme", ("T#acme2#D", "rt#2026-12-01")) is None  # not a prefix's tenant
+    assert damage.suspect(_S(), "acme", None) is None

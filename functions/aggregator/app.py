@@ -61,7 +61,7 @@ def record_handler(record: SQSRecord) -> dict[str, Any]:
     with METER.serving(tenant):
         METER.add("sqs_requests", 2 / _batch_size)  # its share of the batch's receive and delete
         try:
-            return _refresh(tenant, body.get("refresh_id"), attempt)
+            return _refresh(tenant, body.get("refresh_id"), attempt, _reported(body.get("check")))
         except TenantBusy as busy:
             return _busy(tenant, body.get("refresh_id"), busy)
         except Exception as exc:
@@ -85,12 +85,21 @@ def _busy(tenant: str, refresh_id: str | None, busy: TenantBusy) -> dict[str, An
     return {"tenant_id": tenant, "busy": True}
 
 
-def _refresh(tenant: str, refresh_id: str | None, attempt: int) -> dict[str, Any]:
+def _reported(check: Any) -> tuple[str, str] | None:
+    """An item (pk, base) a reader could not decode, from the message (readapi's report)."""
+    if isinstance(check, list) and len(check) == 2 and all(isinstance(part, str) for part in check):
+        return check[0], check[1]
+    return None
+
+
+def _refresh(tenant: str, refresh_id: str | None, attempt: int, reported: tuple[str, str] | None) -> dict[str, Any]:
     """Refresh one tenant; a manual refresh's record follows it (running, succeeded, failed)."""
     if refresh_id and not refresh.start(store(), tenant, refresh_id, now_us() // 1_000_000, attempt):
         refresh_id = None  # already finished: refresh as a scheduled run would
     try:
-        report = refresh_tenant(store(), tenant, time_left_ms=_time_left, on_continue=_continue(refresh_id))
+        report = refresh_tenant(
+            store(), tenant, time_left_ms=_time_left, on_continue=_continue(refresh_id), reported=reported
+        )
     except TenantBusy:
         if refresh_id:
             refresh.finish(store(), tenant, refresh_id, now_us() // 1_000_000, error=None, retrying=True)

@@ -9,6 +9,7 @@ rest of the batch goes on. Pure: ``attempt`` does the computing.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -21,6 +22,13 @@ class PoisonRecords(Exception):
     def __init__(self, found: list[tuple[Record, str]]) -> None:
         super().__init__(f"{len(found)} record(s) fail aggregation: {found[0][1]}")
         self.found = found
+
+    def as_quarantined(self) -> list[tuple[int, str, str]]:
+        """(seq, the record as stored, reason) of each, as the quarantine keeps them."""
+        return [
+            (int(rec["seq"]), json.dumps({k: v for k, v in rec.items() if k not in ("seq", "_at")}), reason)
+            for rec, reason in self.found
+        ]
 
 
 def isolate(records: Sequence[Record], attempt: Callable[[Sequence[Record]], Any]) -> list[tuple[Record, str]]:

@@ -96,25 +96,6 @@ def _resume(store: Store, tenant: str, state: TenantState, owner: str) -> int:
     return _finish(store, tenant, journal, pending["key"], owner)
 
 
-def _quarantine(store: Store, tenant: str, found: list[tuple[int, str, str]]) -> None:
-    """Move log records (seq, stored text, reason) out of the log, into the quarantine."""
-    received = format_us(now_us())
-    entries = [
-        {"source": "log", "line": seq, "field": "(record)", "reason": why, "raw": raw[:2000], "received_at": received}
-        for seq, raw, why in found
-    ]
-    store.put_quarantine(tenant, entries)
-    store.delete_log(tenant, [seq for seq, _, _ in found])
-
-
-def _poisoned(poison: PoisonRecords) -> list[tuple[int, str, str]]:
-    """Records whose aggregation raised, as the quarantine keeps them."""
-    return [
-        (int(rec["seq"]), json.dumps({k: v for k, v in rec.items() if k not in ("seq", "_at")}), reason)
-        for rec, reason in poison.found
-    ]
-
-
 def _one_batch(
     store: Store,
     tenant: str,
@@ -185,7 +166,6 @@ def _one_batch(
             "computed_at": format_us(computed),
             "presets_as_of": presets_mark(today),
             **generations.layout_fields(state),
-            **damage.cleared_fields(state),
             **(generations.switch_fields(state, computed // US) if final else {}),
         },
     }
@@ -217,16 +197,19 @@ def refresh_tenant(
     time_left_ms: Callable[[], int] = lambda: 10**9,
     max_records: int = MAX_BATCH_RECORDS,
     on_continue: Callable[[str, int], None] | None = None,
+    reported: tuple[str, str] | None = None,
 ) -> RefreshReport:
     """Bring one tenant's report items up to date with its source log.
 
     An idle tenant costs one read (and the reschedule). Any work is done under the
     tenant's lease (one runner at a time, enforced by DynamoDB): TenantBusy if
-    another live runner holds it; StaleWriter if this one is overtaken mid-run."""
+    another live runner holds it; StaleWriter if this one is overtaken mid-run.
+    ``reported``: an item (pk, base) a reader could not decode, to read again first."""
     started = time.monotonic()
     total = RefreshReport(tenant)
     owner = uuid.uuid4().hex[:16]
     held = False
+    suspected = False  # the noted or reported item was read again in this run
     try:
         while True:
             state = store.get_state(tenant)
@@ -242,7 +225,8 @@ def refresh_tenant(
             today = local_today(tz)
             collectable = generations.ripe(state, read_at // US)
             up_to_date = cursor >= horizon and state.presets_as_of == presets_mark(today)
-            if not state.pending and not state.rebuild and up_to_date and not collectable:
+            suspect = None if suspected else damage.suspect(state, tenant, reported)  # read it again first
+            if not state.pending and not state.rebuild and up_to_date and not collectable and suspect is None:
                 total.cursor = cursor
                 idle_through = format_us(oldest if oldest is not None else read_at)
                 # not due at the local midnight: presets roll when new data or a reader needs them
@@ -260,6 +244,17 @@ def refresh_tenant(
                 held = True
                 continue
             total.idle = False
+            if suspect is not None:  # once a run: the noted item, or one a reader reported
+                suspected = True
+                try:
+                    rebuilds.read_again(store, state, *suspect)
+                except DamagedItem as damaged:
+                    if not _healing(store, tenant, state, damaged, owner, total):
+                        break
+                    continue
+                if state.damaged_key:
+                    store.note_fields(tenant, damage.cleared_fields(), owner)
+                continue
             if state.pending:
                 try:
                     total.bytes_written += _resume(store, tenant, state, owner)
@@ -284,11 +279,11 @@ def refresh_tenant(
                     through = (oldest if oldest is not None else read_at) if reached else delta[-1]["_at"]
                     report, rezone = _one_batch(store, tenant, state, delta, upto, through, owner, reached)
             except PoisonRecords as poison:
-                _quarantine(store, tenant, _poisoned(poison))
+                store.quarantine_log(tenant, poison.as_quarantined())
                 total.quarantined += len(poison.found)
                 continue
             except UndecodableLogRecords as bad:  # damaged at rest: the source itself, nothing to rebuild from
-                _quarantine(store, tenant, bad.found)
+                store.quarantine_log(tenant, bad.found)
                 total.quarantined += len(bad.found)
                 continue
             except DamagedItem as damaged:

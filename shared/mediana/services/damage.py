@@ -1,23 +1,26 @@
 """A damaged stored item never stops its tenant for long.
 
 The aggregator that cannot decode a document it needs -- a world, a route, a day document,
-the directory, a pending batch's journal (``storage.documents.DamagedItem``) -- notes when it
-first met it and waits
-``heal_after_s``: while a deploy replaces the functions, an older aggregator can meet a newer
-one's items for a few seconds, and that must not cost a rebuild. Still there after the wait,
-the damage is mended by a rebuild from the log into a new generation; readers keep the one
-they have until it completes (``storage.generations``). Damage again within ``heal_every_s`` of
-such a rebuild is a fault a rebuild does not mend (a writer that writes what it cannot read):
-the refresh fails as any other, so its message retries, parks in the DLQ and alarms.
+the directory, a pending batch's journal (``storage.documents.DamagedItem``) -- or that a
+reader reported (the read path met it: a day item no later batch may read again) notes when it
+first met it, and waits ``heal_after_s``: while a deploy replaces the functions, an older
+function can meet a newer one's items for a few seconds, and that must not cost a rebuild. Each
+run reads the noted item first: decoded, the note is cleared; still damaged after the wait, it
+is mended by a rebuild from the log into a new generation, and readers keep the one they have
+until it completes (``storage.generations``). Damage again within ``heal_every_s`` of such a
+rebuild is a fault a rebuild does not mend (a writer that writes what it cannot read): the
+refresh fails as any other, so its message retries, parks in the DLQ and alarms.
 
 Pure decisions over the tenant state's fields; the aggregator carries them out.
 """
 
 from __future__ import annotations
 
+import json
 from enum import Enum
 from typing import Any, Protocol
 
+from mediana.storage import keys
 from mediana.storage.documents import DamagedItem
 
 
@@ -29,6 +32,7 @@ class Verdict(Enum):
 
 class _State(Protocol):
     damaged_since: Any
+    damaged_key: Any
     healed_at: Any
 
 
@@ -44,7 +48,24 @@ def decide(state: _State, now_s: int, heal_after_s: int, heal_every_s: int) -> V
 def noted_fields(state: _State, damage: DamagedItem, now_s: int) -> dict[str, Any]:
     """State fields of a damage met (the first time it was met stays)."""
     since = int(state.damaged_since) if state.damaged_since is not None else now_s
-    return {"damaged_since": since, "damaged_item": str(damage)[:500]}
+    return {
+        "damaged_since": since,
+        "damaged_item": str(damage)[:500],
+        "damaged_key": json.dumps([damage.pk, damage.base]),
+    }
+
+
+def suspect(state: _State, tenant: str, reported: tuple[str, str] | None) -> tuple[str, str] | None:
+    """The item a run reads first: the one noted, else one a reader reported (only an item of
+    ``tenant``'s own partitions; a journal is the aggregator's to note)."""
+    if state.damaged_key:
+        pk, base = json.loads(state.damaged_key)
+        return str(pk), str(base)
+    if reported is not None and (
+        reported[0] == keys.tenant_pk(tenant) or reported[0].startswith(keys.tenant_pk(tenant) + "#")
+    ):
+        return reported
+    return None
 
 
 def due_s(state: _State, now_s: int, heal_after_s: int) -> int:
@@ -55,10 +76,10 @@ def due_s(state: _State, now_s: int, heal_after_s: int) -> int:
 
 def healed_fields(now_s: int) -> dict[str, Any]:
     """State fields a mending rebuild commits with its start."""
-    return {"damaged_since": None, "damaged_item": None, "healed_at": now_s}
+    return {"damaged_since": None, "damaged_item": None, "damaged_key": None, "healed_at": now_s}
 
 
-def cleared_fields(state: _State) -> dict[str, Any]:
-    """A batch that commits has read what it needed: the damage noted before is gone (the
-    deploy that caused it ended). Nothing when none was noted."""
-    return {"damaged_since": None, "damaged_item": None} if state.damaged_since is not None else {}
+def cleared_fields() -> dict[str, Any]:
+    """The noted item decodes when read again: the damage is gone (the deploy that caused it
+    ended, or it was rewritten)."""
+    return {"damaged_since": None, "damaged_item": None, "damaged_key": None}

@@ -10,7 +10,6 @@ answered from the days too, and logged; any other such item is a 503 to retry.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping
 from datetime import date
 from typing import Any
@@ -29,6 +28,7 @@ from mediana.domain.sections import SECTIONS, RangeSummary, add_into, keeps_toda
 from mediana.domain.timeutil import local_today
 from mediana.metering.meter import METER
 from mediana.services.request import ApiError, parse_query
+from mediana.services.unreadable import fail_unreadable
 from mediana.storage import keys
 from mediana.storage.documents import DamagedItem, HeadEnough, Unreadable
 from mediana.storage.generations import ReadView, read_view
@@ -67,7 +67,9 @@ def summaries_from_days(
     try:
         stored = store.day_docs(tenant, gen, out, span.previous.start, span.end, views=day_views)
     except DamagedItem as damaged:
-        _unreadable({(damaged.pk, damaged.base): Unreadable(damaged.pk, damaged.base, damaged.reason)}, "")
+        fail_unreadable(
+            store, tenant, {(damaged.pk, damaged.base): Unreadable(damaged.pk, damaged.base, damaged.reason)}
+        )
         raise  # not reached: _unreadable raised the 503
     for (section, day_key), cells in stored.items():
         out[section].fold_doc(day_key, cells)
@@ -91,7 +93,7 @@ def get_report(store: Store, tenant: str, report_id: str, query: Mapping[str, li
     span = resolve_range(today, ranges["range"], ranges["from"], ranges["to"], report.default_range)
 
     presets_pk = keys.presets_pk(tenant, view.gen)
-    unreadable = _unreadable(docs, presets_pk)
+    unreadable = fail_unreadable(store, tenant, docs, presets_pk)
     found = {base: doc for (pk, base), doc in docs.items() if pk == presets_pk and not isinstance(doc, Unreadable)}
     stale = any(not valid_for(doc, span, today) for doc in found.values())  # presets of an earlier day
     # a bucket left out would read as an empty one: with any unreadable, the days answer
@@ -203,20 +205,6 @@ def _read_state_and_docs(
         for pk, found in store.get_docs_of(by_pk, consistent=False, enough=enough, marked=True).items():
             docs.update({(pk, base): doc for base, (doc, _) in found.items()})
     return view, docs
-
-
-_LOG = logging.getLogger(__name__)  # under the handler's Powertools logger: JSON, with the tenant
-
-
-def _unreadable(docs: Mapping[tuple[str, str], Any], presets_pk: str) -> list[Unreadable]:
-    """The preset buckets read that do not decode (logged: the days answer instead); any other
-    item that does not decode fails the request with a 503, as a read to retry."""
-    bad = [doc for doc in docs.values() if isinstance(doc, Unreadable)]
-    for doc in bad:
-        _LOG.warning("stored item not readable: %s %s (%s)", doc.pk, doc.base, doc.reason)
-        if doc.pk != presets_pk:
-            raise ApiError(503, "unreadable_item", f"a stored item ({doc.base}) cannot be read now; retry shortly")
-    return bad
 
 
 def _runs(

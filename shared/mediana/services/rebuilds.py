@@ -82,6 +82,15 @@ def zone_of(tenant_record: dict[str, Any] | None) -> str:
     return str(tenant_record.get("timezone") or "UTC")
 
 
+def read_again(store: Store, state: TenantState, pk: str, base: str) -> None:
+    """Read a suspect item again; DamagedItem if it still does not decode. A document gone is
+    not damage (a later batch deleted it); a journal is, while the pending batch names it."""
+    if pk != "journal":
+        store.get_docs(pk, [base])
+    elif state.pending and json.loads(state.pending).get("key") == base:
+        store.get_journal(base)
+
+
 def on_damage(store: Store, tenant: str, state: TenantState, damaged: DamagedItem, owner: str) -> damage.Verdict:
     """Carry out ``damage.decide``: REBUILD when a rebuild started (go on with it), WAIT when
     the tenant waits (noted, and due again as the wait ends); raises when a rebuild would not

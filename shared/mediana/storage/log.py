@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from mediana.domain.records import upgrade
+from mediana.domain.timeutil import format_us, now_us
 from mediana.storage import keys
 from mediana.storage.base import StoreBase
 from mediana.storage.models import (
@@ -72,6 +73,23 @@ class LogOps(StoreBase):
                 batch.delete(LogItem(tenant, seq))
 
     # ---- quarantine -----------------------------------------------------
+    def quarantine_log(self, tenant: str, found: list[tuple[int, str, str]]) -> None:
+        """Move log records (seq, stored text, reason) out of the log, into the quarantine."""
+        received = format_us(now_us())
+        entries = [
+            {
+                "source": "log",
+                "line": seq,
+                "field": "(record)",
+                "reason": why,
+                "raw": raw[:2000],
+                "received_at": received,
+            }
+            for seq, raw, why in found
+        ]
+        self.put_quarantine(tenant, entries)
+        self.delete_log(tenant, [seq for seq, _, _ in found])
+
     def put_quarantine(self, tenant: str, entries: Iterable[Mapping[str, Any]]) -> None:
         """Each entry keeps its reason and raw line for ``cfg.quarantine_ttl_s``, then expires."""
         expires_at = int(time.time()) + self.cfg.quarantine_ttl_s

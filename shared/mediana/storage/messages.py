@@ -31,10 +31,15 @@ class MessageOps(StoreBase):
     def send_checkpoint(self, body: str) -> None:
         self.sqs.send_message(QueueUrl=self.cfg.ingest_queue_url, MessageBody=body)
 
-    def enqueue(self, tenant: str, reason: str, dedup: str, refresh_id: str | None = None) -> None:
+    def enqueue(
+        self, tenant: str, reason: str, dedup: str, refresh_id: str | None = None, check: list[str] | None = None
+    ) -> None:
+        """A refresh message for ``tenant``; ``check``: an item (pk, base) a reader could not decode."""
         body: dict[str, Any] = {"tenant_id": tenant, "reason": reason}
         if refresh_id:
             body["refresh_id"] = refresh_id
+        if check:
+            body["check"] = check
         self.sqs.send_message(
             QueueUrl=self.cfg.queue_url,
             MessageBody=json.dumps(body),

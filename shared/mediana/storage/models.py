@@ -85,6 +85,7 @@ class TenantState(Model):
     layout = NumberAttribute(null=True)  # how the building generation was folded (generations.LAYOUT)
     damaged_since = NumberAttribute(null=True)  # epoch s: the aggregator met a damaged item (services/damage)
     damaged_item = UnicodeAttribute(null=True)  # which one, and why it does not decode
+    damaged_key = UnicodeAttribute(null=True)  # JSON [pk, base]: where to read it again
     healed_at = NumberAttribute(null=True)  # epoch s: the last rebuild that mended damage
     due_index = DueIndex()
 
