@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from mediana.services import aggregate, damage, rebuilds
+from mediana.services import aggregate, damage, rebuilds, unreadable
 from mediana.storage import keys
 from mediana.storage.documents import DamagedItem
 from mediana.storage.generations import read_view
@@ -285,6 +285,7 @@ def test_log_records_damaged_at_rest_are_quarantined_and_the_rest_counts(stack: 
 def test_damage_only_a_reader_meets_is_reported_then_healed(stack: Any, monkeypatch: Any) -> None:
     """A past day's item no later batch reads: the reader that meets it answers 503 and reports
     it; the aggregator reads it again, waits, then rebuilds: the range reads again, exact."""
+    monkeypatch.setattr(unreadable, "_REPORTED", {})  # a new container: no report made yet
     _twins(stack)
     day = datetime.now(ZoneInfo(ZONE)).date() - timedelta(days=3)
     pk = keys.days_pk("acme", 0)

@@ -12,7 +12,7 @@ from typing import Any
 from mediana.domain.presets import bucket_of
 from mediana.domain.ranges import preset_range
 from mediana.domain.timeutil import local_today
-from mediana.services import aggregate
+from mediana.services import aggregate, unreadable
 from mediana.storage import keys
 from test_pipeline_moto import get
 from test_presets_apart import TZ, _load, _newer
@@ -44,6 +44,27 @@ def test_a_preset_bucket_no_decoder_reads_is_answered_from_the_days(stack: Any) 
     span = preset_range("last_30_days", local_today(TZ))
     custom = get(f"/v1/reports/response-time?from={span.start}&to={span.end}", "acme")[2]
     assert custom["values"] == after["values"]
+
+
+def test_a_preset_bucket_a_reader_reports_is_rewritten_from_the_days(stack: Any, monkeypatch: Any) -> None:
+    """No delta may ever touch the damaged bucket again: the reader reports it, and the
+    aggregator rewrites the presets from the day documents (no rebuild of the generation)."""
+    monkeypatch.setattr(unreadable, "_REPORTED", {})  # a new container: no report made yet
+    _load(stack, "acme")
+    pk = keys.presets_pk("acme", 0)
+    base = sorted(b for b in stack.store.part_counts(pk) if b.startswith("last_30_days#rt#"))[0]
+    query = "/v1/reports/response-time?range=last_30_days"
+    before = get(query, "acme")[2]
+    _overwrite_part0(stack, pk, base)
+    status, _, degraded = get(query, "acme")
+    assert status == 200 and degraded["source"] == "days" and degraded["values"] == before["values"]
+
+    stack.pump.drain()  # the reader's report: the aggregator reads the bucket, marks the presets, rewrites them
+    state = stack.store.get_state("acme")
+    assert state.gen in (None, 0) and not state.live and state.damaged_key is None
+    assert stack.store.get_docs(pk, [base])[base][0]["preset"] == "last_30_days"  # readable again
+    status, _, after = get(query, "acme")
+    assert status == 200 and after["source"] == "preset" and after["values"] == before["values"]
 
 
 def test_any_other_unreadable_item_is_a_503_to_retry(stack: Any) -> None:

@@ -247,7 +247,7 @@ def refresh_tenant(
             if suspect is not None:  # once a run: the noted item, or one a reader reported
                 suspected = True
                 try:
-                    rebuilds.read_again(store, state, *suspect)
+                    rebuilds.read_again(store, tenant, state, *suspect, owner)
                 except DamagedItem as damaged:
                     if not _healing(store, tenant, state, damaged, owner, total):
                         break

@@ -14,8 +14,8 @@ from mediana.domain.timeutil import now_us
 from mediana.domain.versions import newer
 from mediana.services import damage
 from mediana.services.batch_load import stored_directory
-from mediana.storage import generations
-from mediana.storage.documents import DamagedItem
+from mediana.storage import generations, keys
+from mediana.storage.documents import DamagedItem, Unreadable
 from mediana.storage.store import US, Store, TenantState
 
 Pin = tuple[dict[str, Any] | None, str]  # the tenant record that decided a zone (None: none did), that zone
@@ -82,13 +82,19 @@ def zone_of(tenant_record: dict[str, Any] | None) -> str:
     return str(tenant_record.get("timezone") or "UTC")
 
 
-def read_again(store: Store, state: TenantState, pk: str, base: str) -> None:
+def read_again(store: Store, tenant: str, state: TenantState, pk: str, base: str, owner: str) -> None:
     """Read a suspect item again; DamagedItem if it still does not decode. A document gone is
-    not damage (a later batch deleted it); a journal is, while the pending batch names it."""
-    if pk != "journal":
-        store.get_docs(pk, [base])
-    elif state.pending and json.loads(state.pending).get("key") == base:
-        store.get_journal(base)
+    not damage (a later batch deleted it); a journal is, while the pending batch names it. A
+    preset bucket of the building generation needs no rebuild: its presets are marked for
+    rewriting from the day documents, which this run does (``preset_items``)."""
+    if pk == "journal":
+        if state.pending and json.loads(state.pending).get("key") == base:
+            store.get_journal(base)
+        return
+    presets = pk == keys.presets_pk(tenant, generations.building_gen(state))
+    found = store.get_docs_of({pk: [base]}, marked=presets)[pk].get(base)
+    if presets and found is not None and isinstance(found[0], Unreadable):
+        store.note_fields(tenant, {"presets_as_of": None}, owner)
 
 
 def on_damage(store: Store, tenant: str, state: TenantState, damaged: DamagedItem, owner: str) -> damage.Verdict:

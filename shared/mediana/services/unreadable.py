@@ -31,8 +31,8 @@ def fail_unreadable(
     bad = [doc for doc in docs.values() if isinstance(doc, Unreadable)]
     for doc in bad:
         _LOG.warning("stored item not readable: %s %s (%s)", doc.pk, doc.base, doc.reason)
+        report_damage(store, tenant, doc)  # a preset bucket too: no delta may ever rewrite it
         if doc.pk != presets_pk:
-            report_damage(store, tenant, doc)
             raise ApiError(503, "unreadable_item", f"a stored item ({doc.base}) cannot be read now; retry shortly")
     return bad
 
