@@ -70,7 +70,7 @@ def summaries_from_days(
         fail_unreadable(
             store, tenant, {(damaged.pk, damaged.base): Unreadable(damaged.pk, damaged.base, damaged.reason)}
         )
-        raise  # not reached: _unreadable raised the 503
+        raise  # not reached: fail_unreadable raised the 503
     for (section, day_key), cells in stored.items():
         out[section].fold_doc(day_key, cells)
     return out

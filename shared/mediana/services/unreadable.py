@@ -1,6 +1,6 @@
 """What the read path does with a stored item it cannot decode -- a newer writer's, met while a
 deploy replaces the functions, or a damaged one. A preset bucket is answered without (from the
-day documents, by the caller); any other item fails the request with a 503 to retry, and is
+day documents, by the caller); any other item fails the request with a 503 to retry. Either is
 reported to the aggregator, which reads it again and mends it if it stays damaged
 (``services/damage``): it may be an item no later batch reads, that only a reader would meet.
 """
@@ -25,9 +25,9 @@ _LOG = logging.getLogger(__name__)  # under the handler's Powertools logger: JSO
 def fail_unreadable(
     store: Store, tenant: str, docs: Mapping[tuple[str, str], Any], presets_pk: str = ""
 ) -> list[Unreadable]:
-    """The preset buckets read that do not decode (logged: the days answer instead); any other
-    item that does not decode is reported to the aggregator and fails the request with a 503,
-    as a read to retry."""
+    """The preset buckets read that do not decode (the days answer instead); any other item that
+    does not decode fails the request with a 503, as a read to retry. Each is logged and
+    reported to the aggregator."""
     bad = [doc for doc in docs.values() if isinstance(doc, Unreadable)]
     for doc in bad:
         _LOG.warning("stored item not readable: %s %s (%s)", doc.pk, doc.base, doc.reason)
