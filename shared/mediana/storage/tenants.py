@@ -182,11 +182,7 @@ class TenantOps(StoreBase):
     def note_fields(self, tenant: str, fields: Mapping[str, Any], owner: str) -> None:
         """Set (None: remove) ``fields`` by the lease holder, touching nothing else: no cursor,
         no pending batch (``services/damage`` notes what it met this way)."""
-        actions: list[Action] = []
-        for name, value in fields.items():
-            attr = getattr(TenantState, name)
-            actions.append(attr.remove() if value is None else attr.set(value))
-        self._fenced_update(tenant, actions, TenantState.lease_owner == owner)
+        self._fenced_update(tenant, _field_actions(fields), TenantState.lease_owner == owner)
 
     def commit(self, tenant: str, cursor: int, fields: Mapping[str, Any], owner: str, now_ms: int) -> None:
         """Advance the cursor and clear the pending batch, only from ``cursor`` and only
@@ -196,10 +192,8 @@ class TenantOps(StoreBase):
             TenantState.lease_until.set(now_ms + LEASE_MS),
             TenantState.failure.remove(),
             TenantState.failed_at.remove(),
+            *_field_actions(fields),
         ]
-        for name, value in fields.items():
-            attr = getattr(TenantState, name)
-            actions.append(attr.remove() if value is None else attr.set(value))
         self._fenced_update(tenant, actions, (TenantState.cursor == cursor) & (TenantState.lease_owner == owner))
 
     def _fenced_update(self, tenant: str, actions: list[Action], condition: Any) -> None:
@@ -228,3 +222,9 @@ class TenantOps(StoreBase):
             if conditional_failed(exc):
                 return False
             raise
+
+
+def _field_actions(fields: Mapping[str, Any]) -> list[Action]:
+    """An update's actions for state ``fields``: set each, or remove it where the value is None."""
+    attrs = {name: getattr(TenantState, name) for name in fields}
+    return [attrs[name].remove() if value is None else attrs[name].set(value) for name, value in fields.items()]
