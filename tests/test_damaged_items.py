@@ -35,15 +35,11 @@ def _twins(stack: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     for tenant in ("acme", "twin"):
         aggregate.refresh_tenant(stack.store, tenant)
     last = next(r for r in reversed(recs) if r["kind"] == "message")
-    asked, answered = (
-        (datetime.fromisoformat(last["created_at"]) + timedelta(minutes=m)).strftime("%Y-%m-%dT%H:%M:%SZ")
-        for m in (1, 3)
-    )
     delta = [
-        {**last, "id": "m-asked", "updated_at": asked, "created_at": asked, "direction": "inbound",
-         "author_type": "contact", "author_id": None},
-        {**last, "id": "m-answered", "updated_at": answered, "created_at": answered, "direction": "outbound",
-         "author_type": "advisor", "author_id": "u-ana"},
+        {**_moved(last, "", minutes=1), "id": "m-asked", "direction": "inbound", "author_type": "contact",
+         "author_id": None},
+        {**_moved(last, "", minutes=3), "id": "m-answered", "direction": "outbound", "author_type": "advisor",
+         "author_id": "u-ana"},
     ]  # fmt: skip
     return delta, [{**r, "tenant_id": "twin"} for r in delta]
 
