@@ -15,6 +15,8 @@ from mediana.domain.timeutil import now_s
 from mediana.services.auth import mint
 from mediana.storage.generations import read_view
 
+from mediana_cli import audit
+
 
 def _store() -> Any:
     """A Store for the stack this command targets (see mediana_cli.target)."""
@@ -322,6 +324,7 @@ def parser() -> argparse.ArgumentParser:
     cost.add_argument("--price-region", default=None, help="price table region (default: the stack's)")
     cost.add_argument("--csv", action="store_true", help="CSV instead of a table")
     cost.set_defaults(func=cmd_costs)
+    audit.add_parser(sub, tenant_id, _store)
     return p
 
 

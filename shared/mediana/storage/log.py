@@ -67,6 +67,18 @@ class LogOps(StoreBase):
             raise UndecodableLogRecords(damaged)
         return out
 
+    def log_texts(self, tenant: str, upto: int) -> list[str]:
+        """The stored text of every record with seq <= ``upto``, as written: what a build
+        from the whole log reads (``domain/recount``). One paginated Query of the text alone."""
+        pages = self.ddb.get_paginator("query").paginate(
+            TableName=self.cfg.log_table,
+            KeyConditionExpression="tenant_id = :t AND seq <= :upto",
+            ExpressionAttributeValues={":t": {"S": tenant}, ":upto": {"N": str(upto)}},
+            ProjectionExpression="r",
+            ConsistentRead=True,
+        )
+        return [item.get("r", {}).get("S", "") for page in pages for item in page["Items"]]
+
     def delete_log(self, tenant: str, seqs: Iterable[int]) -> None:
         with LogItem.batch_write() as batch:
             for seq in seqs:
