@@ -10,11 +10,11 @@ What it does, as the redesign would:
   check doubts -- or of a rare kind (tenant, user, group), or a tombstone -- is parsed by
   ``parse_lines`` alone, so its answer and any rejection reason stay the product's. Instants
   take the fast path only in the usual form (``YYYY-MM-DDTHH:MM:SSZ``).
-- **latest versions**: per kind, one sort by (id, erased, updated_at) and the last row of
-  each id; ties between different versions of one instant (the contract leaves them open)
-  are broken by the product's version hash, on those rows only.
-- **what counts**: the contract's joins (spec: a conversation counts when its contact is live,
-  a message when its conversation counts, an interaction when its contact is live).
+- **latest versions** and **what counts**: the product's ``domain/recount.py`` (the audit's
+  build, proven equal to the incremental day documents): per kind, one sort of the repeated
+  ids by (erased, updated_at), ties decided by ``versions.newer`` on those rows only; then the
+  contract's joins (a conversation counts when its contact is live, a message when its
+  conversation counts, an interaction when its contact is live).
 - **figures**: the product's ``contrib.frame_contributions`` on those frames (one definition),
   then ``merge_days``, ``encoded_presets`` and ``preset_doc`` as compute.py runs them.
 
@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as arrow_compute
 import pyarrow.json as pj
@@ -45,6 +44,7 @@ import compute  # noqa: E402  (the product's stages, timed the same way)
 from mediana.domain.batch import tenant_timezone  # noqa: E402
 from mediana.domain.cells import decode_counter  # noqa: E402
 from mediana.domain.collector import collector_paused  # noqa: E402
+from mediana.domain.contest import STAMP  # noqa: E402
 from mediana.domain.contrib import frame_contributions  # noqa: E402
 from mediana.domain.parse_batch import parse_lines  # noqa: E402
 from mediana.domain.projections import STORED  # noqa: E402
@@ -57,8 +57,9 @@ from mediana.domain.records import (  # noqa: E402
     Record,
     Rejection,
 )
+from mediana.domain.recount import counting_frames, latest  # noqa: E402  (the product's audit build)
 from mediana.domain.timeutil import MAX_INSTANT_NS, MIN_INSTANT_NS  # noqa: E402
-from mediana.domain.versions import newer, version_of  # noqa: E402
+from mediana.domain.versions import newer  # noqa: E402
 from mediana.domain.world import LoadedState, empty_directory  # noqa: E402
 from mediana.storage import blobs  # noqa: E402
 
@@ -117,7 +118,7 @@ def _fast_rows(t: pa.Table, kind: str, tenant: str, line: pa.Array) -> tuple[pa.
     ok = pc.and_(pc.fill_null(pc.equal(t["tenant_id"], tenant), False), pc.invert(pc.fill_null(t["erased"], False)))
     id_len = pc.utf8_length(t["id"])
     ok = pc.and_(ok, pc.fill_null(pc.and_(pc.greater_equal(id_len, 1), pc.less_equal(id_len, 128)), False))
-    cols: dict[str, Any] = {"line": line, "id": t["id"]}
+    cols: dict[str, Any] = {"row": line, "id": t["id"]}
     cols["updated_at"], good = _instant(t["updated_at"], True)
     ok = pc.and_(ok, good)
     for name in KIND_FIELDS[kind]:
@@ -205,105 +206,18 @@ def _scatter(positions: np.ndarray, flags: pa.Array, n: int) -> pa.Array:
 
 def _versions(kind: str, tables: list[pa.Table], records: list[Record]) -> pa.Table:
     """One kind's versions: the fast rows and the reference's records together, with ``erased``."""
-    schema = pa.schema([("line", pa.int64()), ("id", _S), ("updated_at", pa.int64())] + [
+    schema = pa.schema([("row", pa.int64()), ("id", _S), ("updated_at", pa.int64())] + [
         (n, pa.float64() if n == "duration_seconds" else pa.int64() if n.endswith("_at") else _S)
         for n in KIND_FIELDS[kind]
     ])  # fmt: skip
-    parts = [t.append_column("erased", pa.array(np.zeros(t.num_rows, dtype=bool))) for t in tables]
+    flags = [pa.field("erased", pa.bool_()), pa.field(STAMP, pa.bool_())]  # a file holds no stamp
+    parts = [t.append_column(flags[0], pa.array(np.zeros(t.num_rows, dtype=bool))) for t in tables]
+    parts = [t.append_column(flags[1], pa.array(np.zeros(t.num_rows, dtype=bool))) for t in parts]
     mine = [(k, r) for k, r in enumerate(records) if r["kind"] == kind]
-    rows = [{**{n: r.get(n) for n in schema.names}, "line": -1 - k, "erased": bool(r.get("erased"))} for k, r in mine]
-    parts.append(pa.Table.from_pylist(rows, schema=schema.append(pa.field("erased", pa.bool_()))))
+    rows = [{**{n: r.get(n) for n in schema.names}, "row": -1 - k, "erased": bool(r.get("erased")), STAMP: False}
+            for k, r in mine]  # fmt: skip
+    parts.append(pa.Table.from_pylist(rows, schema=pa.schema([*schema, *flags])))
     return pa.concat_tables([p.cast(parts[-1].schema) for p in parts])
-
-
-def latest(versions: pa.Table, record_of: Any) -> pa.Table:
-    """The version of each id that counts: an erasure is terminal, else the greatest
-    ``updated_at``; two different versions of one instant, the greater version hash
-    (``record_of(line)``: the record the product parsed from that row's line)."""
-    if versions.num_rows == 0:
-        return versions
-    ids = pc.dictionary_encode(versions["id"].combine_chunks()).indices.to_numpy()
-    repeated = np.bincount(ids)[ids] > 1  # most ids have one version: no sort for those
-    if not repeated.any():
-        return versions
-    mask = pa.array(repeated)
-    return pa.concat_tables([versions.filter(pc.invert(mask)), _latest_of_many(versions.filter(mask), record_of)])
-
-
-def _latest_of_many(versions: pa.Table, record_of: Any) -> pa.Table:
-    by = [("id", "ascending"), ("erased", "ascending"), ("updated_at", "ascending")]
-    table = versions.take(pc.sort_indices(versions, sort_keys=by))
-    ids = table["id"].combine_chunks()
-    n = table.num_rows
-    last = np.ones(n, dtype=bool)  # the last row of each id
-    last[:-1] = pc.not_equal(ids.slice(1), ids.slice(0, n - 1)).to_numpy(zero_copy_only=False)
-    erased = table["erased"].to_numpy()
-    updated = table["updated_at"].to_numpy()
-    same = np.zeros(n, dtype=bool)  # a row ranked equal to the next one of its id
-    same[:-1] = ~last[:-1] & (erased[1:] == erased[:-1]) & (updated[1:] == updated[:-1])
-    if same.any():
-        same &= ~_same_content(table)  # a replayed line: either copy will do
-    if same.any():  # rare: the product's version hash decides among different equals that rank last
-        lines = table["line"].to_numpy()
-        for end in np.flatnonzero(last & np.append(False, same[:-1])):
-            start = end
-            while start > 0 and same[start - 1]:
-                start -= 1
-            hashes = [version_of(record_of(int(lines[i]))) for i in range(start, end + 1)]
-            last[start : end + 1] = False
-            last[start + max(range(len(hashes)), key=hashes.__getitem__)] = True
-    return table.filter(pa.array(last))
-
-
-def _same_content(table: pa.Table) -> np.ndarray:
-    """Whether each row holds the same fields as the next one (the last row: False)."""
-    n = table.num_rows
-    out = np.zeros(n, dtype=bool)
-    out[:-1] = True
-    for name in table.column_names:
-        if name == "line":
-            continue
-        col = table[name].combine_chunks()
-        a, b = col.slice(0, n - 1), col.slice(1)
-        both_null = pc.and_(pc.is_null(a), pc.is_null(b))
-        out[:-1] &= pc.or_(pc.fill_null(pc.equal(a, b), False), both_null).to_numpy(zero_copy_only=False)
-    return out
-
-
-Frames = tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]
-
-
-def counting_frames(latest_of: dict[str, pa.Table]) -> Frames:
-    """What counts, as the frames ``contrib.frame_contributions`` reads."""
-
-    def live(kind: str, parent: str | None = None, parents: pa.Array | None = None) -> pa.Table:
-        t = latest_of[kind]
-        keep = pc.invert(t["erased"])
-        if parent:
-            keep = pc.and_(keep, pc.is_in(t[parent], value_set=parents))
-        return t.filter(keep)
-
-    ct = live("contact")
-    cv = live("conversation", "contact_id", ct["id"].combine_chunks())
-    ms = live("message", "conversation_id", cv["id"].combine_chunks())
-    it = live("interaction", "contact_id", ct["id"].combine_chunks())
-    given = pc.and_(pc.is_valid(ct["origin"]), pc.not_equal(ct["origin"], ""))
-    origin = pc.if_else(pc.fill_null(given, False), ct["origin"], "unknown")
-    duration = it["duration_seconds"]
-    ms_col = pc.fill_null(pc.cast(pc.round(pc.multiply(duration, 1000), round_mode="half_to_even"), pa.int64()), -1)
-    tables = (
-        {"cid": ct["id"], "created": ct["created_at"], "origin": origin, "entry_group": ct["entry_group_id"],
-         "group": ct["group_id"], "owner": ct["owner_id"], "deleted": pc.is_valid(ct["deleted_at"])},
-        {"vid": cv["id"], "cid": cv["contact_id"], "created": cv["created_at"], "closed": cv["closed_at"],
-         "channel": cv["channel"], "group": cv["group_id"], "owner": cv["owner_id"]},
-        {"mid": ms["id"], "vid": ms["conversation_id"], "created": ms["created_at"], "direction": ms["direction"],
-         "author_type": ms["author_type"], "author": ms["author_id"]},
-        {"cid": it["contact_id"], "at": it["occurred_at"], "type": it["type"], "owner": it["owner_id"],
-         "call_type": it["call_type"], "outcome": it["outcome"], "ms": ms_col},
-    )  # fmt: skip
-    contacts, convs, msgs, ints = (pa.table(t).to_pandas() for t in tables)
-    convs["closed"] = convs["closed"].astype("Int64")  # nullable integers, as _frames makes them
-    return contacts, convs, msgs, ints
 
 
 def _timezone(records: list[Record]) -> str:
