@@ -5,8 +5,9 @@ storage left out -- everything starts empty in memory, as a tenant's first full 
 Baseline: DuckDB reading the same file and computing the same figures; the goal is within
 2x of it. Issue 11 measured ~0.7 s on the 365-day demo file; bench/duckdb_baseline.py
 measures it on this machine (machines here differ by 20 % from day to day): pass its
-figure as --duckdb-seconds. Prints seconds per stage and peak memory; the last line is
-`compute_seconds=S records=N`.
+figure as --duckdb-seconds. Prints seconds per stage and peak memory, then the audit's
+columnar recount of the same days from their log texts (``domain/recount.py``, not part of
+compute_seconds); the last line is `compute_seconds=S records=N`.
 Usage: python bench/compute.py FILE --tenant T [--duckdb-seconds S]
   (a file: .venv/bin/mediana demo-data --tenant acme --days 365 > acme-365.jsonl)
 """
@@ -14,6 +15,7 @@ Usage: python bench/compute.py FILE --tenant T [--duckdb-seconds S]
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import sys
 import time
@@ -29,6 +31,7 @@ from mediana.domain.contrib import contributions  # noqa: E402
 from mediana.domain.parse_batch import parse_lines  # noqa: E402
 from mediana.domain.preset_frames import encoded_presets  # noqa: E402
 from mediana.domain.records import Rejection  # noqa: E402
+from mediana.domain.recount import recount_days  # noqa: E402
 from mediana.domain.timeutil import local_today  # noqa: E402
 from mediana.domain.world import LoadedState, fold  # noqa: E402
 from mediana.services.preset_items import preset_doc  # noqa: E402
@@ -93,6 +96,15 @@ def main() -> None:
         bucket = f"#{doc['bucket']}" if "bucket" in doc else ""
         print(f"preset {doc['preset']}#{doc['section']}{bucket}: {sum(map(len, parts)):,} bytes in {len(parts)} "
               f"part(s), {len(decode_counter(doc['cur']))} cells")  # fmt: skip
+    texts = [json.dumps({k: v for k, v in r.items() if k != "seq"}, separators=(",", ":")) for r in records]
+    with collector_paused():
+        t = time.perf_counter()
+        recounted = recount_days(texts, tz)  # from the texts the log stores (as LogOps.write_log writes them)
+        recount_seconds = time.perf_counter() - t
+    same = recounted == {key: cells for key, cells in days.items() if cells}
+    ratio = recount_seconds / args.duckdb_seconds
+    print(f"the audit's recount of these days from their log texts (domain/recount.py, columnar): "
+          f"{recount_seconds:.2f} s, {ratio:.1f}x DuckDB; same days: {same}")  # fmt: skip
     comparable = sum(stages[name] for name in list(stages)[:3])  # what DuckDB does: read, keep latest, figures
     duck = args.duckdb_seconds
     print(f"against DuckDB's {duck:.2f} s: {total / duck:.1f}x; its stages (parse, fold, contributions) "
