@@ -17,8 +17,8 @@ from mediana_cli import main as cli
 from test_generations import _records, _upload
 
 
-def _built(stack: Any, tenant: str = "acme") -> None:
-    _upload(stack, tenant, _records(tenant))
+def _built(stack: Any, tenant: str = "acme", recs: list[dict[str, Any]] | None = None) -> None:
+    _upload(stack, tenant, _records(tenant) if recs is None else recs)
     aggregate.refresh_tenant(stack.store, tenant)
 
 
@@ -117,3 +117,69 @@ def test_bad_arguments_name_the_flag(argv: list[str], capsys: Any) -> None:
         cli.main(argv)
     assert exit_.value.code == 2
     assert argv[1] in capsys.readouterr().err
+
+
+# ---- the aggregator's own audit (services/audit.audit_under_lease) ---------------------------
+
+
+def _owes_audit(stack: Any, tenant: str = "acme") -> None:
+    """The tenant's audit falls due now (as a week after its last one would)."""
+    stack.store.ddb.update_item(
+        TableName=stack.store.cfg.state_table,
+        Key={"pk": {"S": keys.tenant_pk(tenant)}, "sk": {"S": keys.STATE_SK}},
+        UpdateExpression="SET audit_due_at = :due",
+        ExpressionAttributeValues={":due": {"N": "1"}},
+    )
+
+
+def test_the_aggregator_audits_a_caught_up_tenant_a_week_after_its_first_batch_then_rests(stack: Any) -> None:
+    _built(stack)
+    state = stack.store.get_state("acme")
+    week = stack.store.cfg.audit_every_s
+    assert abs(int(state.audit_due_at) - (aggregate.now_us() // 10**6 + week)) < 60 and not state.audited_cursor
+    assert stack.store.get_state("acme").due_at == state.audit_due_at  # idle, but woken for the audit it owes
+
+    _owes_audit(stack)
+    report = aggregate.refresh_tenant(stack.store, "acme")
+    assert (report.audit, report.days_drifted, report.rebuilt) == (audit.SAME, 0, False)
+    state = stack.store.get_state("acme")
+    assert int(state.audited_cursor) == int(state.cursor) and int(state.audit_due_at) > aggregate.now_us() // 10**6
+    assert json.loads(state.last_audit)["status"] == audit.SAME
+    assert state.sched is None  # audited, and nothing new: never woken again for it
+
+    again = aggregate.refresh_tenant(stack.store, "acme")
+    assert again.idle and again.audit is None
+
+
+def test_a_drift_the_aggregator_finds_is_rebuilt_into_the_numbers_of_a_clean_twin(stack: Any) -> None:
+    from test_generations import _answers
+
+    twin = _records("twin")  # the demo ends now: drawn in the same second as acme's
+    _built(stack, "acme", _records("acme"))
+    _built(stack, "twin", twin)
+    base = sorted(b for b in _day_docs(stack) if b.startswith("cv#"))[-1]
+    cells = decode_counter(_day_docs(stack)[base]["cells"])
+    _rewrite(stack, base, {k: v + 1 for k, v in cells.items()})
+    assert _answers("acme", volatile=False) != _answers("twin", volatile=False)
+
+    _owes_audit(stack)
+    report = aggregate.refresh_tenant(stack.store, "acme")  # the audit, then the rebuild it starts
+    assert (report.audit, report.days_drifted, report.rebuilt) == (audit.DRIFT, 1, True)
+    found = json.loads(stack.store.get_state("acme").last_audit)
+    assert (found["status"], found["days_drifted"]) == ("drift", 1)
+    assert f"{found['drifts'][0]['section']}#{found['drifts'][0]['day']}" == base
+    assert _answers("acme", volatile=False) == _answers("twin", volatile=False)
+    assert audit.audit_tenant(stack.store, "acme").status == audit.SAME
+
+
+def test_a_log_past_the_limit_is_not_audited_and_waits_a_week(stack: Any, monkeypatch: Any) -> None:
+    import dataclasses
+
+    _built(stack)
+    _owes_audit(stack)
+    monkeypatch.setattr(stack.store, "cfg", dataclasses.replace(stack.store.cfg, audit_max_records=10))
+    report = aggregate.refresh_tenant(stack.store, "acme")
+    assert report.audit == audit.NOT_NOW and not report.rebuilt
+    state = stack.store.get_state("acme")
+    assert "past 10 records" in json.loads(state.last_audit)["reason"]
+    assert int(state.audit_due_at) >= aggregate.now_us() // 10**6 + stack.store.cfg.audit_every_s - 60

@@ -43,6 +43,7 @@ def test_every_async_path_and_every_function_has_an_alarm() -> None:
         "UnhandledError",
         "RefreshFailures",
         "DamagedItemRebuilds",
+        "DriftedDays",
         "ApproximateAgeOfOldestMessage",
         "Throttles",
         "5xx",

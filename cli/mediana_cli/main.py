@@ -228,6 +228,7 @@ def cmd_tenants(args: argparse.Namespace) -> int:
                         time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(s.healed_at))) if s.healed_at else None
                     ),
                     "lease_owner": s.lease_owner,  # a runner aggregating it now
+                    "last_audit": json.loads(s.last_audit) if s.last_audit else None,  # recounted from the log
                 }
             )
         )

@@ -25,7 +25,7 @@ from mediana.domain.collector import collector_paused
 from mediana.domain.poison import PoisonRecords, isolate
 from mediana.domain.timeutil import format_us, local_today, now_us
 from mediana.domain.versions import newer
-from mediana.services import damage, rebuilds
+from mediana.services import audit, damage, rebuilds
 from mediana.services.batch_load import journal_entry, load_batch, stored_directory
 from mediana.services.preset_items import presets_mark, presets_to_write
 from mediana.storage import generations, keys
@@ -52,6 +52,8 @@ class RefreshReport:
     continued: bool = False
     damaged: str | None = None  # a stored item it could not decode, waiting to be healed (services/damage)
     healed: bool = False  # a rebuild started to mend a damaged item
+    audit: str | None = None  # the status of the audit this run made (services/audit)
+    days_drifted: int = 0  # day documents that differed from their recount (then rebuilt)
     resumed: bool = False
     cursor: int = 0
     seconds: float = 0.0
@@ -166,6 +168,7 @@ def _one_batch(
             "computed_at": format_us(computed),
             "presets_as_of": presets_mark(today),
             **generations.layout_fields(state),
+            **audit.first_due_fields(state, computed // US, store.cfg.audit_every_s),
             **(generations.switch_fields(state, computed // US) if final else {}),
         },
     }
@@ -226,12 +229,14 @@ def refresh_tenant(
             collectable = generations.ripe(state, read_at // US)
             up_to_date = cursor >= horizon and state.presets_as_of == presets_mark(today)
             suspect = None if suspected else damage.suspect(state, tenant, reported)  # read it again first
-            if not state.pending and not state.rebuild and up_to_date and not collectable and suspect is None:
+            audit_due = total.audit is None and audit.due(state, read_at // US)
+            work = state.pending or state.rebuild or collectable or suspect is not None or audit_due
+            if up_to_date and not work:
                 total.cursor = cursor
                 idle_through = format_us(oldest if oldest is not None else read_at)
                 # not due at the local midnight: presets roll when new data or a reader needs them
                 # (readapi.roll_presets), so an idle tenant nobody reads is never woken
-                due = generations.next_collection_s(state)
+                due = audit.wake_at(state, generations.next_collection_s(state))
                 store.reschedule(tenant, due, int(state.next_seq or 0), idle_through)
                 break
             if total.batches and time_left_ms() < TIME_MARGIN_MS:
@@ -270,6 +275,10 @@ def refresh_tenant(
                 continue
             if collectable:
                 rebuilds.collect(store, tenant, state, collectable, owner)
+                continue
+            if audit_due and up_to_date:  # caught up, under the lease: nothing moves while it reads
+                found = audit.audit_under_lease(store, tenant, state, owner, read_at // US)
+                total.audit, total.days_drifted, total.rebuilt = found.status, len(found.drifts), bool(found.drifts)
                 continue
             try:
                 with collector_paused():  # a batch's records live until it ends (domain/collector.py)

@@ -6,20 +6,29 @@ versions alone -- is proven by the property tests; the audit checks it on the st
 where a lost write, a bug of a past release or a hand-edited item would otherwise stay
 silent. It reads the state, the whole log up to the cursor and the generation's day
 documents; if the cursor, the generation or a pending batch moved meanwhile, it reads again.
-It writes nothing: ``mediana audit --rebuild`` asks for a rebuild of a tenant that drifted.
+``audit_tenant`` writes nothing: ``mediana audit --rebuild`` asks for a rebuild of a tenant
+that drifted.
+
+The aggregator audits on its own too (``audit_under_lease``): a tenant with new data since
+its last audit, ``audit_every_s`` after it (a week), once it is caught up, under its lease --
+so nothing moves while it reads. A drift logs the days and starts the rebuild that mends it
+(``DriftedDays``, alarmed). The first audit falls due ``audit_every_s`` after the first
+batch; an idle tenant is woken for an audit it owes, and costs nothing once audited.
 """
 
 from __future__ import annotations
 
+import json
 import time
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from mediana.domain.cells import decode_counter
 from mediana.domain.contrib import DayKey
 from mediana.domain.recount import Drift, drifts, recount_days
 from mediana.domain.sections import Counter
+from mediana.services import rebuilds
 from mediana.storage import keys
 from mediana.storage.store import Store, TenantState
 
@@ -86,3 +95,44 @@ def _stored_days(store: Store, pk: str) -> dict[DayKey, Counter]:
         if cells:
             out[(section, day)] = cells
     return out
+
+
+def due(state: TenantState, now_s: int) -> bool:
+    """Is an audit owed now: new data since the last one, and its time has come."""
+    owed = int(state.cursor or 0) > int(state.audited_cursor or 0) and state.audit_due_at is not None
+    return owed and now_s >= int(state.audit_due_at) and not state.live
+
+
+def first_due_fields(state: TenantState, now_s: int, every_s: int) -> dict[str, Any]:
+    """Set with a batch's commit: the first audit falls due a period after the first batch."""
+    return {} if state.audit_due_at is not None else {"audit_due_at": now_s + every_s}
+
+
+def wake_at(state: TenantState, other_s: int | None) -> int | None:
+    """When an idle tenant must run next: ``other_s``, or sooner for an audit it owes."""
+    if state.audit_due_at is None or int(state.cursor or 0) <= int(state.audited_cursor or 0):
+        return other_s
+    return min(int(state.audit_due_at), other_s) if other_s is not None else int(state.audit_due_at)
+
+
+def audit_under_lease(store: Store, tenant: str, state: TenantState, owner: str, now_s: int) -> AuditResult:
+    """The aggregator's audit of a caught-up tenant it holds: notes what it found; on a
+    drift, starts the rebuild from the log that mends it (the same fenced commit)."""
+    cfg = store.cfg
+    if int(state.cursor or 0) > cfg.audit_max_records:  # one run's memory holds ~this many records
+        result = AuditResult(tenant, NOT_NOW, f"the log is past {cfg.audit_max_records} records: not audited")
+    else:
+        result = audit_tenant(store, tenant, attempts=1)
+    summary = {k: v for k, v in asdict(result).items() if k not in ("drifts", "read_seconds", "count_seconds")}
+    summary.update(at=now_s, days_drifted=len(result.drifts), drifts=[asdict(d) for d in result.drifts[:3]])
+    retry = NOT_NOW == result.status and result.reason.startswith("a day document")  # healed first: try tomorrow
+    fields = {
+        "audited_cursor": int(state.cursor or 0),
+        "audit_due_at": now_s + (min(cfg.audit_every_s, 86_400) if retry else cfg.audit_every_s),
+        "last_audit": json.dumps(summary, default=list),
+    }
+    if result.status == DRIFT:
+        rebuilds.reset(store, tenant, state, rebuilds.current_pin(store, tenant, state), owner, extra=fields)
+    else:
+        store.note_fields(tenant, fields, owner)
+    return result

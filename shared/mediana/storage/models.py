@@ -87,6 +87,9 @@ class TenantState(Model):
     damaged_item = UnicodeAttribute(null=True)  # which one, and why it does not decode
     damaged_key = UnicodeAttribute(null=True)  # JSON [pk, base]: where to read it again
     healed_at = NumberAttribute(null=True)  # epoch s: the last rebuild that mended damage
+    audit_due_at = NumberAttribute(null=True)  # epoch s: when the aggregator next audits it (services/audit)
+    audited_cursor = NumberAttribute(null=True)  # the cursor its last audit checked
+    last_audit = UnicodeAttribute(null=True)  # JSON: when, at which cursor, what it found
     due_index = DueIndex()
 
 
