@@ -1,4 +1,5 @@
-"""Refresh cost on a moto server: full build vs a small delta vs an idle run.
+"""Refresh cost on a moto server: full build vs a small delta vs an idle run (and what a
+weekly audit of the tenant, services/audit.py, reads).
 
 Baseline: the full build of the same tenant (what a non-incremental design pays on
 every refresh). Prints seconds, DynamoDB/S3/SQS requests and DynamoDB write/read units
@@ -89,6 +90,11 @@ def main() -> None:
     small = measure("refresh after small delta", lambda: refresh_tenant(store, "big"))
     print("   ", json.dumps(small.as_dict()))
     measure("idle refresh (stray message)", lambda: refresh_tenant(store, "big"))
+    from mediana.services.audit import audit_tenant
+
+    found = measure("audit (recount from the log)", lambda: audit_tenant(store, "big"))
+    print(f"    {found.status}: {found.records} log records, {found.days_counted} days counted, read "
+          f"{found.read_seconds:.2f} s, recount {found.count_seconds:.2f} s")  # fmt: skip
     from mediana.domain.timeutil import local_today
     from mediana.services.readapi import get_report
 
