@@ -183,3 +183,18 @@ def test_a_log_past_the_limit_is_not_audited_and_waits_a_week(stack: Any, monkey
     state = stack.store.get_state("acme")
     assert "past 10 records" in json.loads(state.last_audit)["reason"]
     assert int(state.audit_due_at) >= aggregate.now_us() // 10**6 + stack.store.cfg.audit_every_s - 60
+
+
+def test_a_day_document_that_does_not_decode_defers_the_audit_a_day_and_keeps_it_owed(stack: Any) -> None:
+    from test_unreadable_items import _overwrite_part0
+
+    _built(stack)
+    base = sorted(b for b in _day_docs(stack) if b.startswith("cv#"))[0]
+    _overwrite_part0(stack, keys.days_pk("acme", 0), base)
+    assert audit.audit_tenant(stack.store, "acme").reason.startswith(audit.UNREADABLE)
+    _owes_audit(stack)
+    report = aggregate.refresh_tenant(stack.store, "acme")
+    assert report.audit == audit.NOT_NOW and not report.rebuilt
+    state = stack.store.get_state("acme")
+    assert not state.audited_cursor  # still owed: the tenant is woken for it again
+    assert int(state.due_at) == int(state.audit_due_at) <= aggregate.now_us() // 10**6 + 86_400

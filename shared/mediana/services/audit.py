@@ -33,6 +33,7 @@ from mediana.storage import keys
 from mediana.storage.store import Store, TenantState
 
 SAME, DRIFT, NOT_NOW = "same", "drift", "not-now"
+UNREADABLE = "a day document does not decode"  # a NOT_NOW the aggregator heals first (services/damage)
 
 
 @dataclass
@@ -60,6 +61,8 @@ def _mark(state: TenantState | None) -> tuple[Any, ...]:
 
 
 def audit_tenant(store: Store, tenant: str, attempts: int = 3) -> AuditResult:
+    """The stored day documents of the tenant's generation against their recount from the
+    log at the same cursor; NOT_NOW, with the reason, when that cannot be read consistently."""
     for _ in range(attempts):
         state = store.get_state(tenant)
         if state is None or not int(state.cursor or 0):
@@ -73,7 +76,7 @@ def audit_tenant(store: Store, tenant: str, attempts: int = 3) -> AuditResult:
         try:
             stored = _stored_days(store, keys.days_pk(tenant, result.gen))
         except (KeyError, zlib.error, ValueError) as exc:
-            return AuditResult(tenant, NOT_NOW, f"a day document does not decode ({exc}): the aggregator heals it")
+            return AuditResult(tenant, NOT_NOW, f"{UNREADABLE} ({exc}): the aggregator heals it")
         if _mark(store.get_state(tenant)) != _mark(state):
             continue  # a batch committed while we read: read again
         result.read_seconds = time.perf_counter() - started
@@ -125,9 +128,9 @@ def audit_under_lease(store: Store, tenant: str, state: TenantState, owner: str,
         result = audit_tenant(store, tenant, attempts=1)
     summary = {k: v for k, v in asdict(result).items() if k not in ("drifts", "read_seconds", "count_seconds")}
     summary.update(at=now_s, days_drifted=len(result.drifts), drifts=[asdict(d) for d in result.drifts[:3]])
-    retry = NOT_NOW == result.status and result.reason.startswith("a day document")  # healed first: try tomorrow
+    retry = result.status == NOT_NOW and result.reason.startswith(UNREADABLE)  # healed first: still owed tomorrow
     fields = {
-        "audited_cursor": int(state.cursor or 0),
+        "audited_cursor": int(state.audited_cursor or 0) if retry else int(state.cursor or 0),
         "audit_due_at": now_s + (min(cfg.audit_every_s, 86_400) if retry else cfg.audit_every_s),
         "last_audit": json.dumps(summary, default=list),
     }
