@@ -198,3 +198,16 @@ def test_a_day_document_that_does_not_decode_defers_the_audit_a_day_and_keeps_it
     state = stack.store.get_state("acme")
     assert not state.audited_cursor  # still owed: the tenant is woken for it again
     assert int(state.due_at) == int(state.audit_due_at) <= aggregate.now_us() // 10**6 + 86_400
+
+
+def test_a_log_record_damaged_at_rest_is_noted_and_never_fails_the_refresh(stack: Any) -> None:
+    _built(stack)
+    table = stack.store.cfg.log_table
+    stack.store.ddb.put_item(TableName=table, Item={"tenant_id": {"S": "acme"}, "seq": {"N": "3"},
+                                                    "r": {"S": "[not an object]"}, "at": {"N": "1"}})  # fmt: skip
+    found = audit.audit_tenant(stack.store, "acme")
+    assert found.status == audit.NOT_NOW and "a log record does not decode" in found.reason
+    _owes_audit(stack)
+    report = aggregate.refresh_tenant(stack.store, "acme")  # no exception: the tenant is not stopped
+    assert report.audit == audit.NOT_NOW
+    assert "does not decode" in json.loads(stack.store.get_state("acme").last_audit)["reason"]

@@ -81,7 +81,10 @@ def audit_tenant(store: Store, tenant: str, attempts: int = 3) -> AuditResult:
             continue  # a batch committed while we read: read again
         result.read_seconds = time.perf_counter() - started
         started = time.perf_counter()
-        counted = recount_days(texts, result.tz)
+        try:
+            counted = recount_days(texts, result.tz)
+        except (ValueError, TypeError) as exc:  # a log record damaged at rest: a rebuild quarantines it
+            return AuditResult(tenant, NOT_NOW, f"a log record does not decode: {exc}"[:500])
         result.count_seconds = time.perf_counter() - started
         result.records, result.days_stored, result.days_counted = len(texts), len(stored), len(counted)
         result.drifts = drifts(stored, counted)
