@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,7 +32,7 @@ import pyarrow.json as pj
 
 from mediana.domain.batch import merge_days
 from mediana.domain.contest import STAMP
-from mediana.domain.contrib import DayKey, frame_contributions
+from mediana.domain.contrib import Contributions, DayKey, frame_contributions, subtract
 from mediana.domain.records import NS_MARK, Record, upgrade
 from mediana.domain.sections import Counter
 from mediana.domain.versions import newer
@@ -230,14 +230,13 @@ class Drift:
     sample: tuple[tuple[tuple[Any, ...], int, int], ...]
 
 
-def drifts(stored: Mapping[DayKey, Counter], counted: Mapping[DayKey, Counter], sample: int = 5) -> list[Drift]:
-    """Every day document where ``stored`` and ``counted`` differ (a missing one holds no cells)."""
+def drifts(stored: Contributions, counted: Contributions, sample: int = 5) -> list[Drift]:
+    """Every day document where ``stored`` and ``counted`` differ: the days and cells
+    ``contrib.subtract`` finds a difference in (a missing day or cell holds zero)."""
     out = []
-    for key in sorted(stored.keys() | counted.keys()):
+    for key, diff in sorted(subtract(counted, stored).items()):
         old, new = stored.get(key, {}), counted.get(key, {})
-        if old == new:
-            continue
-        cells = sorted((k for k in old.keys() | new.keys() if old.get(k, 0) != new.get(k, 0)), key=repr)
+        cells = sorted(diff, key=repr)
         shown = tuple((tuple(k), old.get(k, 0), new.get(k, 0)) for k in cells[:sample])
         out.append(Drift(key[0], key[1], len(cells), shown))
     return out
