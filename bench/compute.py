@@ -15,7 +15,6 @@ Usage: python bench/compute.py FILE --tenant T [--duckdb-seconds S]
 from __future__ import annotations
 
 import argparse
-import json
 import resource
 import sys
 import time
@@ -36,6 +35,7 @@ from mediana.domain.timeutil import local_today  # noqa: E402
 from mediana.domain.world import LoadedState, fold  # noqa: E402
 from mediana.services.preset_items import preset_doc  # noqa: E402
 from mediana.storage import blobs  # noqa: E402
+from mediana.storage.log import stored_text  # noqa: E402
 
 
 def _stages(raw: list[bytes], tenant: str, stages: dict[str, float]) -> tuple[Any, ...]:
@@ -96,10 +96,10 @@ def main() -> None:
         bucket = f"#{doc['bucket']}" if "bucket" in doc else ""
         print(f"preset {doc['preset']}#{doc['section']}{bucket}: {sum(map(len, parts)):,} bytes in {len(parts)} "
               f"part(s), {len(decode_counter(doc['cur']))} cells")  # fmt: skip
-    texts = [json.dumps({k: v for k, v in r.items() if k != "seq"}, separators=(",", ":")) for r in records]
+    texts = [stored_text(r) for r in records]
     with collector_paused():
         t = time.perf_counter()
-        recounted = recount_days(texts, tz)  # from the texts the log stores (as LogOps.write_log writes them)
+        recounted = recount_days(texts, tz)  # from the texts the log stores
         recount_seconds = time.perf_counter() - t
     same = recounted == {key: cells for key, cells in days.items() if cells}
     ratio = recount_seconds / args.duckdb_seconds

@@ -5,7 +5,6 @@ older microsecond encoding, or with texts Arrow refuses."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -16,14 +15,10 @@ from hypothesis import strategies as st
 from mediana.domain import recount
 from mediana.domain.records import INSTANT_FIELDS, NS_MARK
 from mediana.domain.versions import version_of
+from mediana.storage.log import stored_text  # a record as LogOps.write_log stores it
 
 TZ = incremental.TZ
 SETTINGS = settings(max_examples=incremental.EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
-
-def stored_text(rec: dict[str, Any]) -> str:
-    """A record as ``LogOps.write_log`` stores it."""
-    return json.dumps({k: v for k, v in rec.items() if k not in ("seq", "_at")}, separators=(",", ":"))
 
 
 @st.composite

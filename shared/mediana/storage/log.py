@@ -26,6 +26,11 @@ class UndecodableLogRecords(Exception):
         self.found = found
 
 
+def stored_text(rec: Mapping[str, Any]) -> str:
+    """A record's text in the log: its fields but the seq and receipt the item holds apart."""
+    return json.dumps({k: v for k, v in rec.items() if k not in ("seq", "_at")}, separators=(",", ":"))
+
+
 def _object(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise TypeError(f"a JSON {type(value).__name__}, not an object")
@@ -41,9 +46,8 @@ class LogOps(StoreBase):
         replacing its version) keeps the ``_at`` it was received at."""
         with LogItem.batch_write() as batch:
             for rec in records:
-                body = {k: v for k, v in rec.items() if k not in ("seq", "_at")}
                 at = int(rec.get("_at", received_us))
-                batch.save(LogItem(tenant, rec["seq"], r=json.dumps(body, separators=(",", ":")), at=at))
+                batch.save(LogItem(tenant, rec["seq"], r=stored_text(rec), at=at))
 
     def read_log(self, tenant: str, after: int, upto: int, limit: int) -> list[dict[str, Any]]:
         """Records ``after`` < seq <= ``upto``, at most ``limit``; UndecodableLogRecords if a
