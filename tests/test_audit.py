@@ -1,8 +1,10 @@
 """``mediana audit`` through moto: a tenant's stored day documents counted again from its
-log (``services/audit.py``). A clean build matches; a day document that lost a write, or
-holds a cell it should not, or one that is missing, is named with its cells; a tenant in
-the middle of a batch or a rebuild is not audited; ``--rebuild`` asks for the rebuild that
-mends a drift, and the audit after it matches again."""
+log, and its preset buckets against the presets of those days (``services/audit.py``). A
+clean build matches, after batches that update presets in place and a day roll too; a day
+document that lost a write, or holds a cell it should not, or one that is missing, is named
+with its cells, and so is a preset bucket that lost a write; a tenant in the middle of a
+batch or a rebuild is not audited; ``--rebuild`` asks for the rebuild that mends a drift, and
+the audit after it matches again."""
 
 from __future__ import annotations
 
@@ -41,6 +43,26 @@ def test_a_clean_build_matches_its_recount(stack: Any) -> None:
     assert result.status == audit.SAME, result
     assert result.records > 100 and result.days_stored == result.days_counted == len(_day_docs(stack)) > 10
     assert result.cursor == int(stack.store.get_state("acme").cursor)
+    presets = stack.store.part_counts(keys.presets_pk("acme", 0))
+    assert result.presets_stored == len(presets) > 20 and result.presets_day and not result.preset_drifts
+
+
+def test_presets_updated_in_place_and_rolled_to_the_next_day_match_too(stack: Any, monkeypatch: Any) -> None:
+    """The writer's other paths: buckets updated in place by later batches of the same day, and
+    the buckets a day roll keeps as they are (``unchanged_at_roll``) beside those it rewrites."""
+    from mediana.domain.timeutil import CLOCK_SHIFT_ENV, clock_shift_s
+    from test_damaged_items import _moved
+
+    recs = _records("acme")
+    _built(stack, "acme", recs)
+    messages, start = [r for r in recs if r["kind"] == "message"], clock_shift_s()
+    for n, day in enumerate((0, 0, 1, 1, 3)):  # days after the build, each with new messages of past days
+        monkeypatch.setenv(CLOCK_SHIFT_ENV, str(start + day * 86_400))
+        _upload(stack, "acme", [_moved(m, f"-{n}", minutes=2) for m in messages[n :: len(messages) // 9]], f"{n}.jsonl")
+        report = aggregate.refresh_tenant(stack.store, "acme")
+        assert report.presets_written and not report.rebuilt, report
+        result = audit.audit_tenant(stack.store, "acme")
+        assert result.status == audit.SAME and result.presets_day, (n, result.preset_drifts[:2], result.drifts[:2])
 
 
 def test_drifted_day_documents_are_named_with_their_cells(stack: Any) -> None:
@@ -62,6 +84,41 @@ def test_drifted_day_documents_are_named_with_their_cells(stack: Any) -> None:
     assert by_day[lost].sample == ((key, lost_cells[key] - 1, lost_cells[key]),)
     assert by_day[extra].sample == ((stray, 2, 0),)
     assert by_day[gone].differing == len(decode_counter(docs[gone]["cells"]))
+
+
+def _preset_lost_a_write(stack: Any, tenant: str = "acme") -> str:
+    """A stored preset bucket one count short in its range's counter, as a lost write of an
+    in-place update leaves it; returns its name."""
+    pk = keys.presets_pk(tenant, 0)
+    docs = dict(stack.store.iter_docs(pk))
+    base = "last_7_days#cv"  # one item, which every reader of the last 7 days takes
+    cells = decode_counter(docs[base]["cur"])
+    cell = sorted(cells, key=repr)[0]
+    wrong = {**docs[base], "cur": encode_counter({**cells, cell: cells[cell] - 1})}
+    wrong.pop("cur_views", None)  # its projections would have been stale with it
+    stack.store.put_docs(pk, {base: wrong}, {base: stack.store.part_counts(pk)[base]})
+    return base
+
+
+def test_a_preset_bucket_that_lost_a_write_is_named_and_rolled_again_without_a_rebuild(stack: Any) -> None:
+    from test_generations import _answers
+
+    _built(stack, "acme", _records("acme"))
+    _built(stack, "twin", _records("twin"))
+    base = _preset_lost_a_write(stack)
+    assert _answers("acme", volatile=False) != _answers("twin", volatile=False)  # readers answer from it
+    found = audit.audit_tenant(stack.store, "acme")
+    assert found.status == audit.DRIFT and found.drifts == []  # the days are right
+    assert [(d.item, d.why, d.differing) for d in found.preset_drifts] == [(base, "cells", 1)]
+
+    _owes_audit(stack)
+    report = aggregate.refresh_tenant(stack.store, "acme")  # the audit, then the roll it asks for
+    assert (report.audit, report.days_drifted, report.presets_drifted, report.rebuilt) == (audit.DRIFT, 0, 1, False)
+    assert report.presets_written and report.batches == 1
+    state = stack.store.get_state("acme")
+    assert int(state.gen or 0) == 0 and json.loads(state.last_audit)["preset_drifts"][0]["item"] == base
+    assert _answers("acme", volatile=False) == _answers("twin", volatile=False)
+    assert audit.audit_tenant(stack.store, "acme").status == audit.SAME
 
 
 def test_a_tenant_mid_batch_or_never_aggregated_is_not_audited(stack: Any) -> None:

@@ -44,6 +44,7 @@ def test_every_async_path_and_every_function_has_an_alarm() -> None:
         "RefreshFailures",
         "DamagedItemRebuilds",
         "DriftedDays",
+        "DriftedPresets",
         "ApproximateAgeOfOldestMessage",
         "Throttles",
         "5xx",

@@ -116,12 +116,16 @@ def _refresh(tenant: str, refresh_id: str | None, attempt: int, reported: tuple[
     if report.healed:
         logger.warning("rebuilding from the log to mend a damaged item")
         metrics.add_metric("DamagedItemRebuilds", MetricUnit.Count, 1)
-    if report.audit:  # its day documents counted again from the log (services/audit.py)
+    if report.audit:  # its day documents counted again from the log, its presets from them (services/audit.py)
         metrics.add_metric("TenantsAudited", MetricUnit.Count, 1)
         metrics.add_metric("DriftedDays", MetricUnit.Count, report.days_drifted)
+        metrics.add_metric("DriftedPresets", MetricUnit.Count, report.presets_drifted)
         if report.days_drifted:  # the days and cells: the state's last_audit (``mediana tenants``)
             logger.error("day documents differ from their recount from the log: rebuilding",
                          extra={"days_drifted": report.days_drifted})  # fmt: skip
+        elif report.presets_drifted:
+            logger.error("preset buckets differ from the presets of their day documents: rolled again",
+                         extra={"presets_drifted": report.presets_drifted})  # fmt: skip
     if refresh_id and report.damaged:
         error = f"a stored item does not decode ({report.damaged}); if it lasts, the reports are rebuilt from the log"
         refresh.finish(store(), tenant, refresh_id, now_us() // 1_000_000, error=error)

@@ -54,6 +54,7 @@ class RefreshReport:
     healed: bool = False  # a rebuild started to mend a damaged item
     audit: str | None = None  # the status of the audit this run made (services/audit)
     days_drifted: int = 0  # day documents that differed from their recount (then rebuilt)
+    presets_drifted: int = 0  # preset buckets that differed from their counted days' (then rolled again)
     resumed: bool = False
     cursor: int = 0
     seconds: float = 0.0
@@ -279,6 +280,7 @@ def refresh_tenant(
             if audit_due and up_to_date:  # caught up, under the lease: nothing moves while it reads
                 found = audit.audit_under_lease(store, tenant, state, owner, read_at // US)
                 total.audit, total.days_drifted, total.rebuilt = found.status, len(found.drifts), bool(found.drifts)
+                total.presets_drifted = len(found.preset_drifts)
                 continue
             try:
                 with collector_paused():  # a batch's records live until it ends (domain/collector.py)

@@ -1,19 +1,23 @@
 """An audit of a tenant's day documents: counted again from its log (``domain/recount``)
-and compared with the ones the aggregator keeps incrementally.
+and compared with the ones the aggregator keeps incrementally; then of its preset buckets,
+what readers answer from, against the presets those counted days give (``domain/preset_drift``).
 
 The aggregator's invariant -- its day documents equal a build from the log's latest
 versions alone -- is proven by the property tests; the audit checks it on the stored data,
 where a lost write, a bug of a past release or a hand-edited item would otherwise stay
 silent. It reads the state, the whole log up to the cursor and the generation's day
-documents; if the cursor, the generation or a pending batch moved meanwhile, it reads again.
+documents and preset items; if the cursor, the generation or a pending batch moved meanwhile, it reads again.
 ``audit_tenant`` writes nothing: ``mediana audit --rebuild`` asks for a rebuild of a tenant
 that drifted.
 
 The aggregator audits on its own too (``audit_under_lease``): a tenant with new data since
 its last audit, ``audit_every_s`` after it (a week), once it is caught up, under its lease --
-so nothing moves while it reads. A drift logs the days and starts the rebuild that mends it
-(``DriftedDays``, alarmed). The first audit falls due ``audit_every_s`` after the first
-batch; an idle tenant is woken for an audit it owes, and costs nothing once audited.
+so nothing moves while it reads. A drift of the days logs them and starts the rebuild that
+mends it (``DriftedDays``, alarmed). A drift of the presets alone (``DriftedPresets``, alarmed)
+sends readers to the day documents at once and has the presets rebuilt from them by the same
+run: their mark is cleared, as at a day roll, so every bucket is written again. The first
+audit falls due ``audit_every_s`` after the first batch; an idle tenant is woken for an audit
+it owes, and costs nothing once audited.
 """
 
 from __future__ import annotations
@@ -26,14 +30,17 @@ from typing import Any
 
 from mediana.domain.cells import decode_counter
 from mediana.domain.contrib import DayKey
+from mediana.domain.preset_drift import PresetDrift, preset_drifts
+from mediana.domain.presets import build_presets
 from mediana.domain.recount import Drift, drifts, recount_days
 from mediana.domain.sections import Counter
 from mediana.services import rebuilds
+from mediana.services.preset_items import presets_day
 from mediana.storage import keys
 from mediana.storage.store import Store, TenantState
 
 SAME, DRIFT, NOT_NOW = "same", "drift", "not-now"
-UNREADABLE = "a day document does not decode"  # a NOT_NOW the aggregator heals first (services/damage)
+UNREADABLE = "a stored document does not decode"  # a NOT_NOW the aggregator heals first (services/damage)
 
 
 @dataclass
@@ -48,6 +55,9 @@ class AuditResult:
     days_stored: int = 0
     days_counted: int = 0
     drifts: list[Drift] = field(default_factory=list)
+    presets_day: str | None = None  # the day the stored presets are for (None: not in today's shape, not checked)
+    presets_stored: int = 0
+    preset_drifts: list[PresetDrift] = field(default_factory=list)
     read_seconds: float = 0.0
     count_seconds: float = 0.0
 
@@ -62,7 +72,8 @@ def _mark(state: TenantState | None) -> tuple[Any, ...]:
 
 def audit_tenant(store: Store, tenant: str, attempts: int = 3) -> AuditResult:
     """The stored day documents of the tenant's generation against their recount from the
-    log at the same cursor; NOT_NOW, with the reason, when that cannot be read consistently."""
+    log at the same cursor, and its preset buckets against the presets of those counted days;
+    NOT_NOW, with the reason, when that cannot be read consistently."""
     for _ in range(attempts):
         state = store.get_state(tenant)
         if state is None or not int(state.cursor or 0):
@@ -75,6 +86,7 @@ def audit_tenant(store: Store, tenant: str, attempts: int = 3) -> AuditResult:
         texts = store.log_texts(tenant, result.cursor)
         try:
             stored = _stored_days(store, keys.days_pk(tenant, result.gen))
+            presets = dict(store.iter_docs(keys.presets_pk(tenant, result.gen)))
         except (KeyError, zlib.error, ValueError) as exc:
             return AuditResult(tenant, NOT_NOW, f"{UNREADABLE} ({exc}): the aggregator heals it")
         if _mark(store.get_state(tenant)) != _mark(state):
@@ -85,10 +97,16 @@ def audit_tenant(store: Store, tenant: str, attempts: int = 3) -> AuditResult:
             counted = recount_days(texts, result.tz)
         except (ValueError, TypeError) as exc:  # a log record damaged at rest: a rebuild quarantines it
             return AuditResult(tenant, NOT_NOW, f"a log record does not decode: {exc}"[:500])
-        result.count_seconds = time.perf_counter() - started
         result.records, result.days_stored, result.days_counted = len(texts), len(stored), len(counted)
         result.drifts = drifts(stored, counted)
-        result.status = DRIFT if result.drifts else SAME
+        day = presets_day(state)
+        if day is not None:
+            built = build_presets(day, counted, apart=day)  # the reference sum, not the writer's vectorised one
+            expected = {keys.preset_base(*key): (key, s.cur, s.prev) for key, s in built.items()}
+            result.presets_day, result.presets_stored = day.isoformat(), len(presets)
+            result.preset_drifts = preset_drifts(presets, expected, day)
+        result.count_seconds = time.perf_counter() - started
+        result.status = DRIFT if result.drifts or result.preset_drifts else SAME
         return result
     return AuditResult(tenant, NOT_NOW, f"the tenant's state moved during {attempts} reads: audit it later")
 
@@ -129,16 +147,21 @@ def audit_under_lease(store: Store, tenant: str, state: TenantState, owner: str,
         result = AuditResult(tenant, NOT_NOW, f"the log is past {cfg.audit_max_records} records: not audited")
     else:
         result = audit_tenant(store, tenant, attempts=1)
-    summary = {k: v for k, v in asdict(result).items() if k not in ("drifts", "read_seconds", "count_seconds")}
-    summary.update(at=now_s, days_drifted=len(result.drifts), drifts=[asdict(d) for d in result.drifts[:3]])
+    summary = {k: v for k, v in asdict(result).items() if k not in ("drifts", "preset_drifts", "read_seconds",
+                                                                    "count_seconds")}  # fmt: skip
+    summary.update(at=now_s, days_drifted=len(result.drifts), drifts=[asdict(d) for d in result.drifts[:3]],
+                   presets_drifted=len(result.preset_drifts),
+                   preset_drifts=[asdict(d) for d in result.preset_drifts[:3]])  # fmt: skip
     retry = result.status == NOT_NOW and result.reason.startswith(UNREADABLE)  # healed first: still owed tomorrow
     fields = {
         "audited_cursor": int(state.audited_cursor or 0) if retry else int(state.cursor or 0),
         "audit_due_at": now_s + (min(cfg.audit_every_s, 86_400) if retry else cfg.audit_every_s),
         "last_audit": json.dumps(summary, default=list),
     }
-    if result.status == DRIFT:
+    if result.drifts:
         rebuilds.reset(store, tenant, state, rebuilds.current_pin(store, tenant, state), owner, extra=fields)
+    elif result.preset_drifts:  # readers sum the days meanwhile; the run rolls the presets again
+        store.note_fields(tenant, {**fields, "presets_as_of": None}, owner)
     else:
         store.note_fields(tenant, fields, owner)
     return result

@@ -35,7 +35,7 @@ def presets_to_write(
     days.update(new_days)
     presets = encoded_presets(today, days)
     old = store.part_counts(pk)  # every stored item: what is not rewritten is deleted
-    before = _presets_day(state)
+    before = presets_day(state)
     docs: dict[str, tuple[dict[str, Any] | None, int]] = {}
     keep: set[str] = set()
     for p in PRESETS:
@@ -61,7 +61,7 @@ def presets_to_write(
     return docs | {base: (None, n) for base, n in old.items() if base not in keep}
 
 
-def _presets_day(state: TenantState) -> date | None:
+def presets_day(state: TenantState) -> date | None:
     """The local day the stored presets are for, when they are in today's shape."""
     day, _, shape = str(state.presets_as_of or "").partition("/")
     try:
