@@ -55,10 +55,11 @@ def test_presets_updated_in_place_and_rolled_to_the_next_day_match_too(stack: An
 
     recs = _records("acme")
     _built(stack, "acme", recs)
-    messages, start = [r for r in recs if r["kind"] == "message"], clock_shift_s()
-    for n, day in enumerate((0, 0, 1, 1, 3)):  # days after the build, each with new messages of past days
-        monkeypatch.setenv(CLOCK_SHIFT_ENV, str(start + day * 86_400))
-        _upload(stack, "acme", [_moved(m, f"-{n}", minutes=2) for m in messages[n :: len(messages) // 9]], f"{n}.jsonl")
+    older = [r for r in recs if r["kind"] in ("contact", "conversation")]
+    older, start = older[: len(older) // 2], clock_shift_s()  # days before today: in the presets
+    for n, day in enumerate((0, 0, 1, 1, 3)):  # days after the build, each with new contacts and conversations
+        monkeypatch.setenv(CLOCK_SHIFT_ENV, str(start + day * 86_400))  # of past days
+        _upload(stack, "acme", [_moved(r, f"-{n}", minutes=2) for r in older[n :: len(older) // 9]], f"{n}.jsonl")
         report = aggregate.refresh_tenant(stack.store, "acme")
         assert report.presets_written and not report.rebuilt, report
         result = audit.audit_tenant(stack.store, "acme")
@@ -268,3 +269,23 @@ def test_a_log_record_damaged_at_rest_is_noted_and_never_fails_the_refresh(stack
     report = aggregate.refresh_tenant(stack.store, "acme")  # no exception: the tenant is not stopped
     assert report.audit == audit.NOT_NOW
     assert "does not decode" in json.loads(stack.store.get_state("acme").last_audit)["reason"]
+
+
+def test_a_manual_refresh_leaves_the_audit_it_falls_on_to_the_next_scheduled_run(stack: Any) -> None:
+    """A tenant waiting on "refresh now" does not wait for the week's audit too: the run its
+    refresh starts skips it and brings the tenant's schedule forward to it."""
+    from test_refresh_and_costs import api
+
+    _built(stack)
+    _owes_audit(stack)
+    status, _, queued = api("POST", "/v1/refresh", "acme", ["admin"])
+    assert status == 202, queued
+    stack.pump.queue()  # the refresh's run, and nothing else
+    assert api("GET", f"/v1/refresh/{queued['refresh_id']}", "acme", ["viewer"])[2]["status"] == "succeeded"
+    state = stack.store.get_state("acme")
+    assert not state.audited_cursor and state.last_audit is None  # not audited by the manual run
+    assert int(state.due_at) <= aggregate.now_us() // 10**6  # due now: the next tick runs it
+
+    stack.pump.drain()  # the scheduler's tick, and the run it starts
+    state = stack.store.get_state("acme")
+    assert int(state.audited_cursor) == int(state.cursor) and json.loads(state.last_audit)["status"] == audit.SAME

@@ -97,8 +97,13 @@ def _refresh(tenant: str, refresh_id: str | None, attempt: int, reported: tuple[
     if refresh_id and not refresh.start(store(), tenant, refresh_id, now_us() // 1_000_000, attempt):
         refresh_id = None  # already finished: refresh as a scheduled run would
     try:
-        report = refresh_tenant(
-            store(), tenant, time_left_ms=_time_left, on_continue=_continue(refresh_id), reported=reported
+        report = refresh_tenant(  # a tenant waiting on its refresh does not wait for the week's audit too
+            store(),
+            tenant,
+            time_left_ms=_time_left,
+            on_continue=_continue(refresh_id),
+            reported=reported,
+            audit_now=refresh_id is None,
         )
     except TenantBusy:
         if refresh_id:

@@ -202,13 +202,16 @@ def refresh_tenant(
     max_records: int = MAX_BATCH_RECORDS,
     on_continue: Callable[[str, int], None] | None = None,
     reported: tuple[str, str] | None = None,
+    audit_now: bool = True,
 ) -> RefreshReport:
     """Bring one tenant's report items up to date with its source log.
 
     An idle tenant costs one read (and the reschedule). Any work is done under the
     tenant's lease (one runner at a time, enforced by DynamoDB): TenantBusy if
     another live runner holds it; StaleWriter if this one is overtaken mid-run.
-    ``reported``: an item (pk, base) a reader could not decode, to read again first."""
+    ``reported``: an item (pk, base) a reader could not decode, to read again first.
+    ``audit_now`` False (a tenant waiting on its manual refresh): an audit that falls due is
+    left to the next scheduled run, which the reschedule brings forward to it."""
     started = time.monotonic()
     total = RefreshReport(tenant)
     owner = uuid.uuid4().hex[:16]
@@ -230,7 +233,7 @@ def refresh_tenant(
             collectable = generations.ripe(state, read_at // US)
             up_to_date = cursor >= horizon and state.presets_as_of == presets_mark(today)
             suspect = None if suspected else damage.suspect(state, tenant, reported)  # read it again first
-            audit_due = total.audit is None and audit.due(state, read_at // US)
+            audit_due = audit_now and total.audit is None and audit.due(state, read_at // US)
             work = state.pending or state.rebuild or collectable or suspect is not None or audit_due
             if up_to_date and not work:
                 total.cursor = cursor
