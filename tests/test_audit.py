@@ -135,16 +135,16 @@ def test_a_tenant_mid_batch_or_never_aggregated_is_not_audited(stack: Any) -> No
 def test_a_batch_committed_during_the_audit_makes_it_read_again(stack: Any, monkeypatch: Any) -> None:
     _built(stack)
     reads = []
-    texts = stack.store.log_texts
+    pages = stack.store.log_pages
 
-    def log_texts(tenant: str, upto: int) -> list[str]:
+    def log_pages(tenant: str, upto: int) -> Any:
         reads.append(upto)
         if len(reads) == 1:  # the aggregator commits a batch meanwhile
             _upload(stack, "acme", [{**r, "id": r["id"] + "-late"} for r in _records("acme")[-20:]], "b.jsonl")
             aggregate.refresh_tenant(stack.store, "acme")
-        return texts(tenant, upto)
+        return pages(tenant, upto)
 
-    monkeypatch.setattr(stack.store, "log_texts", log_texts)
+    monkeypatch.setattr(stack.store, "log_pages", log_pages)
     result = audit.audit_tenant(stack.store, "acme")
     assert result.status == audit.SAME and len(reads) == 2 and reads[1] > reads[0]
 

@@ -46,6 +46,25 @@ def test_the_recount_of_every_version_ever_stored_equals_the_incremental_days(ca
     assert recount.recount_days(texts, TZ) == model.days
 
 
+@SETTINGS
+@given(incremental.arrivals(moving=True), st.randoms(use_true_random=False), st.data())
+def test_a_log_read_in_pages_of_any_size_counts_the_same_days(case: Any, rnd: Any, data: Any) -> None:
+    """The audit reads the log a Query page at a time (``log_columns``): any cut of every
+    version ever stored -- replays and ties across pages, a page Arrow refuses -- gives the
+    days of one read."""
+    _, deltas = case
+    model, _ = fed(deltas, TZ)
+    texts = [stored_text(rec) for delta in deltas for rec in normalise(delta)]
+    rnd.shuffle(texts)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(texts)), max_size=6)))
+    pages = [texts[a:b] for a, b in zip([0, *cuts], [*cuts, len(texts)], strict=True)]
+    if data.draw(st.booleans()):  # a text Arrow refuses, which takes its page the slow way
+        refused = '{"kind":"user","id":"u9","updated_at":1,"ns":1,"created_at":"x"}'
+        pages.insert(rnd.randrange(len(pages) + 1), [refused])
+    log = recount.log_columns(pages)
+    assert log.rows == sum(map(len, pages)) and recount.count_days(log, TZ) == model.days
+
+
 def _microseconds(rec: dict[str, Any]) -> dict[str, Any]:
     """``rec`` as a version stored before instants were nanoseconds (``records.upgrade``
     reads it back): its instants in microseconds, no mark, its hash kept as ``h``."""

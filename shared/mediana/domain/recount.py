@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,26 +61,60 @@ Frames = tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]
 def recount_days(texts: Sequence[str | bytes], tz: str) -> dict[DayKey, Counter]:
     """The day documents a build from these stored log texts (one record each, as
     ``LogOps.write_log`` stores them) gives, in zone ``tz``; empty ones left out."""
-    raw = [t.encode() if isinstance(t, str) else t for t in texts]
-    table = log_table(raw)
-    latest_of = {kind: latest(_rows_of(table, kind), lambda row: _stored_record(raw[row])) for kind in KIND_FIELDS}
+    return count_days(log_columns([texts]), tz)
+
+
+@dataclass(frozen=True)
+class LogColumns:
+    """A log read page by page: its typed columns (``log_table``), and each row's text kept
+    as one Arrow binary value -- a few bytes over its length, where a Python string costs ~50
+    more, and a list of them, their bytes and their join ~3 times it -- for the rare rows
+    ``latest`` must read as records (versions of one instant that differ)."""
+
+    table: pa.Table
+    texts: pa.LargeBinaryArray
+
+    @property
+    def rows(self) -> int:
+        return len(self.texts)
+
+    def record(self, row: int) -> Record:
+        return _stored_record(self.texts[row].as_py())
+
+
+def log_columns(pages: Iterable[Sequence[str | bytes]]) -> LogColumns:
+    """The stored texts, one page at a time (as a paginated Query returns them), as columns:
+    a page's Python strings are dropped once Arrow has read it."""
+    tables, texts, offset = [], [], 0
+    for page in pages:
+        raw = [t.encode() if isinstance(t, str) else t for t in page]
+        tables.append(log_table(raw, offset))
+        texts.append(pa.array(raw, pa.large_binary()))
+        offset += len(raw)
+    table = pa.concat_tables(tables) if tables else log_table([])
+    return LogColumns(table, pa.concat_arrays(texts) if texts else pa.array([], pa.large_binary()))
+
+
+def count_days(log: LogColumns, tz: str) -> dict[DayKey, Counter]:
+    """``recount_days`` of a log read into columns."""
+    latest_of = {kind: latest(_rows_of(log.table, kind), log.record) for kind in KIND_FIELDS}
     days = merge_days({}, frame_contributions(*counting_frames(latest_of), tz))
     return {key: cells for key, cells in days.items() if cells}
 
 
-def log_table(raw: Sequence[bytes]) -> pa.Table:
-    """The stored texts as typed columns with a ``row`` column (its position in ``raw``),
-    every instant in nanoseconds. Arrow reads them in one pass; a text it refuses, or a row
-    of the older microsecond encoding, is read as the aggregator reads it."""
+def log_table(raw: Sequence[bytes], first_row: int = 0) -> pa.Table:
+    """The stored texts as typed columns with a ``row`` column (its position in ``raw``, plus
+    ``first_row``), every instant in nanoseconds. Arrow reads them in one pass; a text it
+    refuses, or a row of the older microsecond encoding, is read as the aggregator reads it."""
     table = _arrow(raw)
     if table is None:  # some text is not what this schema reads: every one the slow way
-        return _from_records([_stored_record(t) for t in raw], np.arange(len(raw)))
-    table = table.append_column("row", pa.array(np.arange(len(raw), dtype=np.int64)))
+        return _from_records([_stored_record(t) for t in raw], np.arange(len(raw)) + first_row)
+    table = table.append_column("row", pa.array(np.arange(first_row, first_row + len(raw), dtype=np.int64)))
     older = pc.is_null(table[NS_MARK])
     if not pc.any(older).as_py():
         return table
     positions = np.flatnonzero(older.to_numpy(zero_copy_only=False))
-    upgraded = _from_records([_stored_record(raw[i]) for i in positions.tolist()], positions)
+    upgraded = _from_records([_stored_record(raw[i]) for i in positions.tolist()], positions + first_row)
     return pa.concat_tables([table.filter(pc.invert(older)), upgraded.select(table.column_names)])
 
 

@@ -32,7 +32,7 @@ from mediana.domain.cells import decode_counter
 from mediana.domain.contrib import DayKey
 from mediana.domain.preset_drift import PresetDrift, preset_drifts
 from mediana.domain.presets import build_presets
-from mediana.domain.recount import Drift, drifts, recount_days
+from mediana.domain.recount import Drift, count_days, drifts, log_columns
 from mediana.domain.sections import Counter
 from mediana.services import rebuilds
 from mediana.services.preset_items import presets_day
@@ -41,6 +41,7 @@ from mediana.storage.store import Store, TenantState
 
 SAME, DRIFT, NOT_NOW = "same", "drift", "not-now"
 UNREADABLE = "a stored document does not decode"  # a NOT_NOW the aggregator heals first (services/damage)
+DAMAGED_LOG = "a log record does not decode"
 
 
 @dataclass
@@ -83,7 +84,10 @@ def audit_tenant(store: Store, tenant: str, attempts: int = 3) -> AuditResult:
             return AuditResult(tenant, NOT_NOW, f"{why}: audit it once it ends")
         result = AuditResult(tenant, SAME, gen=int(state.gen or 0), cursor=int(state.cursor), tz=state.tz or "UTC")
         started = time.perf_counter()
-        texts = store.log_texts(tenant, result.cursor)
+        try:  # read into columns page by page: one page's strings at a time (domain/recount)
+            log = log_columns(store.log_pages(tenant, result.cursor))
+        except (ValueError, TypeError) as exc:  # a log record damaged at rest: a rebuild quarantines it
+            return AuditResult(tenant, NOT_NOW, f"{DAMAGED_LOG}: {exc}"[:500])
         try:
             stored = _stored_days(store, keys.days_pk(tenant, result.gen))
             presets = dict(store.iter_docs(keys.presets_pk(tenant, result.gen)))
@@ -94,10 +98,10 @@ def audit_tenant(store: Store, tenant: str, attempts: int = 3) -> AuditResult:
         result.read_seconds = time.perf_counter() - started
         started = time.perf_counter()
         try:
-            counted = recount_days(texts, result.tz)
-        except (ValueError, TypeError) as exc:  # a log record damaged at rest: a rebuild quarantines it
-            return AuditResult(tenant, NOT_NOW, f"a log record does not decode: {exc}"[:500])
-        result.records, result.days_stored, result.days_counted = len(texts), len(stored), len(counted)
+            counted = count_days(log, result.tz)
+        except (ValueError, TypeError) as exc:  # a tied version damaged at rest, read as a record only here
+            return AuditResult(tenant, NOT_NOW, f"{DAMAGED_LOG}: {exc}"[:500])
+        result.records, result.days_stored, result.days_counted = log.rows, len(stored), len(counted)
         result.drifts = drifts(stored, counted)
         day = presets_day(state)
         if day is not None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from mediana.domain.records import upgrade
@@ -71,9 +71,10 @@ class LogOps(StoreBase):
             raise UndecodableLogRecords(damaged)
         return out
 
-    def log_texts(self, tenant: str, upto: int) -> list[str]:
-        """The stored text of every record with seq <= ``upto``, as written: what a build
-        from the whole log reads (``domain/recount``). One paginated Query of the text alone."""
+    def log_pages(self, tenant: str, upto: int) -> Iterator[list[str]]:
+        """The stored text of every record with seq <= ``upto``, as written, a page (up to
+        1 MB) at a time: what a build from the whole log reads (``domain/recount``), which
+        holds one page's strings at once. One paginated Query of the text alone."""
         pages = self.ddb.get_paginator("query").paginate(
             TableName=self.cfg.log_table,
             KeyConditionExpression="tenant_id = :t AND seq <= :upto",
@@ -81,7 +82,8 @@ class LogOps(StoreBase):
             ProjectionExpression="r",
             ConsistentRead=True,
         )
-        return [item.get("r", {}).get("S", "") for page in pages for item in page["Items"]]
+        for page in pages:
+            yield [item.get("r", {}).get("S", "") for item in page["Items"]]
 
     def delete_log(self, tenant: str, seqs: Iterable[int]) -> None:
         with LogItem.batch_write() as batch:
