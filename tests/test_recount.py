@@ -50,11 +50,13 @@ def test_the_recount_of_every_version_ever_stored_equals_the_incremental_days(ca
 @given(incremental.arrivals(moving=True), st.randoms(use_true_random=False), st.data())
 def test_a_log_read_in_pages_of_any_size_counts_the_same_days(case: Any, rnd: Any, data: Any) -> None:
     """The audit reads the log a Query page at a time (``log_columns``): any cut of every
-    version ever stored -- replays and ties across pages, a page Arrow refuses -- gives the
-    days of one read."""
+    version ever stored -- replays and ties across pages, versions of the older encoding, a
+    page Arrow refuses -- gives the days of one read."""
     _, deltas = case
     model, _ = fed(deltas, TZ)
-    texts = [stored_text(rec) for delta in deltas for rec in normalise(delta)]
+    recs = [rec for delta in deltas for rec in normalise(delta)]
+    older = data.draw(st.lists(st.booleans(), min_size=len(recs), max_size=len(recs)))
+    texts = [stored_text(_microseconds(r) if o and _whole_us(r) else r) for r, o in zip(recs, older, strict=True)]
     rnd.shuffle(texts)
     cuts = sorted(data.draw(st.lists(st.integers(0, len(texts)), max_size=6)))
     pages = [texts[a:b] for a, b in zip([0, *cuts], [*cuts, len(texts)], strict=True)]
@@ -63,6 +65,10 @@ def test_a_log_read_in_pages_of_any_size_counts_the_same_days(case: Any, rnd: An
         pages.insert(rnd.randrange(len(pages) + 1), [refused])
     log = recount.log_columns(pages)
     assert log.rows == sum(map(len, pages)) and recount.count_days(log, TZ) == model.days
+
+
+def _whole_us(rec: dict[str, Any]) -> bool:
+    return all(rec.get(n) is None or rec[n] % 1000 == 0 for n in INSTANT_FIELDS)
 
 
 def _microseconds(rec: dict[str, Any]) -> dict[str, Any]:
@@ -81,11 +87,7 @@ def _microseconds(rec: dict[str, Any]) -> dict[str, Any]:
 def test_versions_of_the_older_encoding_are_read_as_the_aggregator_reads_them(case: Any, data: Any) -> None:
     """Instants whole in microseconds, stored without the mark: some of the log's texts."""
     recs, _ = case
-    whole = [
-        raw
-        for raw, r in zip(recs, normalise(recs), strict=True)
-        if all(r.get(n) is None or r[n] % 1000 == 0 for n in INSTANT_FIELDS)
-    ]
+    whole = [raw for raw, r in zip(recs, normalise(recs), strict=True) if _whole_us(r)]
     model, _ = fed([whole], TZ)
     older = data.draw(st.lists(st.booleans(), min_size=len(whole), max_size=len(whole)))
     texts = [stored_text(_microseconds(r) if o else r) for r, o in zip(normalise(whole), older, strict=True)]
