@@ -116,8 +116,10 @@ def test_a_bucket_whose_counters_do_not_decode_is_named_unreadable() -> None:
     stored = _stored(days, TODAY)
     stored["last_7_days#nc"] = {**stored["last_7_days#nc"], "cur": {"not": "a counter"}}
     del stored["last_30_days#nc#05127"]["prev"]
+    stored["last_90_days#nc#01709"]["cur_views"] = {"0001": "not a counter"}  # a projection that does not decode
     found = preset_drift.preset_drifts(stored, _expected(days, TODAY), TODAY)
     assert sorted((d.item, d.why) for d in found) == [
         ("last_30_days#nc#05127", preset_drift.UNREADABLE),
         ("last_7_days#nc", preset_drift.UNREADABLE),
+        ("last_90_days#nc#01709", preset_drift.UNREADABLE),
     ]

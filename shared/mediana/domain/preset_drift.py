@@ -24,7 +24,7 @@ MISSING = "missing"  # not stored, but it should hold cells
 REFUSED = "refused"  # stored for a range readers do not accept it for today
 CELLS = "cells"  # a counter differs
 PROJECTION = "projection"  # a stored projection differs from its counter's
-UNREADABLE = "unreadable"  # its counters do not decode
+UNREADABLE = "unreadable"  # its counters or projections do not decode
 
 Cell = tuple[str, tuple[Any, ...], int, int]  # (role or role:mask, cell, stored count, expected count)
 
@@ -61,22 +61,26 @@ def preset_drifts(
             out.append(PresetDrift(item, REFUSED, 0, ()))
             continue
         try:
-            differ = [cell for role in ROLES for cell in _differ(role, decode_counter(doc[role]), should[role])]
-        except (KeyError, TypeError, ValueError, IndexError):
-            out.append(PresetDrift(item, UNREADABLE, 0, ()))
-            continue
-        if differ:
-            out.append(_drift(item, CELLS, differ, sample))
-            continue
-        stale = [
-            cell
-            for role in ROLES
-            for mask, encoded in (doc.get(STORED[role]) or {}).items()
-            for cell in _differ(f"{role}:{mask}", decode_counter(encoded), _projection(should[role], mask))
-        ]
-        if stale:
-            out.append(_drift(item, PROJECTION, stale, sample))
+            found = _cells_drift(item, doc, should, sample)
+        except (AttributeError, IndexError, KeyError, TypeError, ValueError):  # what a reader could not decode either
+            found = PresetDrift(item, UNREADABLE, 0, ())
+        if found is not None:
+            out.append(found)
     return out
+
+
+def _cells_drift(item: str, doc: Mapping[str, Any], should: dict[str, Counter], sample: int) -> PresetDrift | None:
+    """The bucket's counters against ``should``, then its projections against theirs."""
+    differ = [cell for role in ROLES for cell in _differ(role, decode_counter(doc[role]), should[role])]
+    if differ:
+        return _drift(item, CELLS, differ, sample)
+    stale = [
+        cell
+        for role in ROLES
+        for mask, encoded in (doc.get(STORED[role]) or {}).items()
+        for cell in _differ(f"{role}:{mask}", decode_counter(encoded), _projection(should[role], mask))
+    ]
+    return _drift(item, PROJECTION, stale, sample) if stale else None
 
 
 def _projection(counter: Counter, mask: str) -> Counter:

@@ -6,7 +6,8 @@ The aggregator's invariant -- its day documents equal a build from the log's lat
 versions alone -- is proven by the property tests; the audit checks it on the stored data,
 where a lost write, a bug of a past release or a hand-edited item would otherwise stay
 silent. It reads the state, the whole log up to the cursor and the generation's day
-documents and preset items; if the cursor, the generation or a pending batch moved meanwhile, it reads again.
+documents and preset items; if the cursor, the generation or a pending batch moved
+meanwhile, it reads again.
 ``audit_tenant`` writes nothing: ``mediana audit --rebuild`` asks for a rebuild of a tenant
 that drifted.
 
