@@ -14,6 +14,7 @@ from typing import Any
 from mediana.domain.timeutil import now_s
 from mediana.services.auth import mint
 from mediana.storage.generations import read_view
+from mediana.storage.state_fields import json_or_none
 
 from mediana_cli import audit
 
@@ -228,7 +229,7 @@ def cmd_tenants(args: argparse.Namespace) -> int:
                         time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(s.healed_at))) if s.healed_at else None
                     ),
                     "lease_owner": s.lease_owner,  # a runner aggregating it now
-                    "last_audit": json.loads(s.last_audit) if s.last_audit else None,  # recounted from the log
+                    "last_audit": json_or_none(s.last_audit),  # recounted from the log
                 }
             )
         )

@@ -31,6 +31,7 @@ from mediana.services.preset_items import presets_mark, presets_to_write
 from mediana.storage import generations, keys
 from mediana.storage.documents import DamagedItem
 from mediana.storage.log import UndecodableLogRecords
+from mediana.storage.state_fields import object_or_none, pending_key
 from mediana.storage.store import US, Store, TenantState
 
 MAX_BATCH_RECORDS = 20_000
@@ -94,9 +95,8 @@ def _finish(store: Store, tenant: str, journal: dict[str, Any], key: str, owner:
 
 
 def _resume(store: Store, tenant: str, state: TenantState, owner: str) -> int:
-    pending = json.loads(state.pending or "{}")
-    journal = store.get_journal(pending["key"])
-    return _finish(store, tenant, journal, pending["key"], owner)
+    key = str(pending_key(state.pending))  # DamagedItem when it does not decode: a rebuild replaces the batch
+    return _finish(store, tenant, store.get_journal(key), key, owner)
 
 
 def _one_batch(
@@ -119,7 +119,7 @@ def _one_batch(
     if winner is not None and rebuilds.zone_of(winner) != tz:
         if int(state.cursor or 0) > 0 or state.presets_as_of:
             return report, winner
-        pin = json.loads(state.tz_pin) if state.tz_pin else None
+        pin = object_or_none(state.tz_pin)
         if pin is None or newer(winner, pin):
             tz = rebuilds.zone_of(winner)  # nothing stored yet under the old zone: adopt it
         # else: older than the record this generation's zone was pinned to (a replay

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from mediana.storage import keys
 from mediana.storage.documents import DamagedItem
+from mediana.storage.state_fields import json_or_none
 
 
 class Verdict(Enum):
@@ -58,9 +59,9 @@ def noted_fields(state: _State, damage: DamagedItem, now_s: int) -> dict[str, An
 def suspect(state: _State, tenant: str, reported: tuple[str, str] | None) -> tuple[str, str] | None:
     """The item a run reads first: the one noted, else one a reader reported (only an item of
     ``tenant``'s own partitions; a journal is the aggregator's to note)."""
-    if state.damaged_key:
-        pk, base = json.loads(state.damaged_key)
-        return str(pk), str(base)
+    noted = json_or_none(state.damaged_key)
+    if isinstance(noted, list) and len(noted) == 2 and all(isinstance(part, str) and part for part in noted):
+        return noted[0], noted[1]
     if reported is not None and (
         reported[0] == keys.tenant_pk(tenant) or reported[0].startswith(keys.tenant_pk(tenant) + "#")
     ):

@@ -16,6 +16,7 @@ from mediana.services import damage
 from mediana.services.batch_load import stored_directory
 from mediana.storage import generations, keys
 from mediana.storage.documents import DamagedItem, Unreadable
+from mediana.storage.state_fields import pending_key
 from mediana.storage.store import US, Store, TenantState
 
 Pin = tuple[dict[str, Any] | None, str]  # the tenant record that decided a zone (None: none did), that zone
@@ -88,7 +89,7 @@ def read_again(store: Store, tenant: str, state: TenantState, pk: str, base: str
     preset bucket of the building generation needs no rebuild: its presets are marked for
     rewriting from the day documents, which this run does (``preset_items``)."""
     if pk == "journal":
-        if state.pending and json.loads(state.pending).get("key") == base:
+        if pending_key(state.pending) == base:  # DamagedItem too when the field does not decode
             store.get_journal(base)
         return
     presets = pk == keys.presets_pk(tenant, generations.building_gen(state))

@@ -16,6 +16,8 @@ import json
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
+from mediana.storage.state_fields import object_or_none
+
 RETIRE_GRACE_S = 300  # far longer than a read (state, then documents) can take
 # How a generation's documents are folded. 2: interactions and messages have routes
 # (mediana.domain.child_routes); none: before them, when a record moved to another parent
@@ -61,8 +63,13 @@ def read_view(state: _State | None) -> ReadView:
 
 
 def retired(state: _State) -> dict[int, int]:
-    """{generation: when it was superseded, epoch s}."""
-    return {int(g): int(at) for g, at in json.loads(state.retired or "{}").items()}
+    """{generation: when it was superseded, epoch s}; empty when the field does not decode
+    (``state_fields``: those generations' items are then never deleted)."""
+    found = object_or_none(state.retired) or {}
+    try:
+        return {int(g): int(at) for g, at in found.items()}
+    except (TypeError, ValueError):
+        return {}
 
 
 def _encode_retired(gens: dict[int, int]) -> str | None:

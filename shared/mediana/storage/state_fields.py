@@ -1,0 +1,46 @@
+"""The tenant state's JSON fields, decoded in one place, so that one a hand edit or a past
+release's bug left undecodable never stops its tenant.
+
+A field whose loss only costs something reads as absent: the retired generations (their items
+are then never deleted: storage, not numbers), the tenant record a rebuild's time zone was
+pinned to (a replay may then adopt an older record's zone and rebuild once more), a damage note
+(the item is met again where it is needed), an audit's summary. The pending batch cannot be
+read as absent -- a new batch over a half-applied one would count twice -- so it is damage, as
+its journal gone is: the tenant waits, then is rebuilt from the log (``services/damage``).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from mediana.storage.documents import DamagedItem
+
+PENDING = "(the state's pending batch)"  # the damaged item's name when the field itself does not decode
+
+
+def json_or_none(raw: str | None) -> Any:
+    """A field's JSON value; None when it is absent or does not decode."""
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return None
+
+
+def object_or_none(raw: str | None) -> dict[str, Any] | None:
+    """A field that holds a JSON object; None when it is absent, does not decode or is no object."""
+    value = json_or_none(raw)
+    return value if isinstance(value, dict) else None
+
+
+def pending_key(raw: str | None) -> str | None:
+    """The journal key of the pending batch (None: no batch is pending); DamagedItem when the
+    field does not decode, as when the journal is gone."""
+    if not raw:
+        return None
+    value = json_or_none(raw)
+    if not isinstance(value, dict) or not isinstance(value.get("key"), str):
+        raise DamagedItem("journal", PENDING, f"does not decode: {raw[:100]!r}")
+    return value["key"]
