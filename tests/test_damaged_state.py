@@ -94,3 +94,38 @@ def test_a_time_zone_pin_that_does_not_decode_reads_as_none(stack: Any) -> None:
         assert run.batches >= 1 and not run.rebuilt, (tenant, run)
     assert stack.store.get_state("acme").tz == stack.store.get_state("twin").tz == ZONE != "UTC"
     _same_as_twin()
+
+
+def test_live_that_does_not_decode_answers_503_until_the_rebuild_switches(
+    stack: Any, capsys: Any, monkeypatch: Any
+) -> None:
+    """``live`` names the complete generation readers use while a rebuild runs: undecodable,
+    no reader can know it, so each answers a 503 to retry (never a 500, never partial numbers)
+    until the rebuild's last batch switches readers to the new generation."""
+    from mediana.storage.generations import retired
+    from test_generations import _past_grace, _small_batch
+    from test_pipeline_moto import get
+
+    _with_delta(stack)
+    aggregate.refresh_tenant(stack.store, "acme")
+    stack.store.mark_due("acme", 0, rebuild=True)
+    small = _small_batch(stack, "acme")
+    part = aggregate.refresh_tenant(stack.store, "acme", max_records=small, time_left_ms=lambda: 0)
+    assert part.rebuilt and part.batches == 1 and stack.store.get_state("acme").live  # out of time mid-rebuild
+    _set_raw(stack, "acme", live="{cut short")
+
+    status, _, body = get("/v1/reports/response-time?range=last_7_days", "acme")
+    assert status == 503 and body["error"]["code"] == "unreadable_item", body
+    capsys.readouterr()
+    assert cli.main(["tenants"]) == 0  # operators still see the tenant, rebuilding
+    listed = {line["tenant_id"]: line for line in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert listed["acme"]["rebuilding"] is True
+
+    run = aggregate.refresh_tenant(stack.store, "acme")  # the rebuild's other batches, then the switch
+    state = stack.store.get_state("acme")
+    assert run.batches >= 1 and not state.live and read_view(state).gen == 1
+    assert 1 not in retired(state)  # the generation the former live named is unknown: never the new one
+    _same_as_twin()
+    _past_grace(monkeypatch)
+    aggregate.refresh_tenant(stack.store, "acme")  # what was retired is collected: readers keep their numbers
+    _same_as_twin()

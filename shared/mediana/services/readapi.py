@@ -191,6 +191,8 @@ def _read_state_and_docs(
     asked = wanted(*guess)
     state, docs = store.get_state_and_docs(tenant, asked, enough)
     view = read_view(state)
+    if view.damaged:
+        raise ApiError(503, "unreadable_item", "the reports cannot be read while they are rebuilt; retry shortly")
     if not view.exists:  # a token's tenant that never sent data nor asked a refresh: no ledger row of its own
         METER.rebook(tenant)
     if view.gen != guess[0]:

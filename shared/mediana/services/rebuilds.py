@@ -53,10 +53,13 @@ def current_pin(store: Store, tenant: str, state: TenantState) -> Pin:
     """The tenant record of the last complete generation, and its zone. A directory that does
     not decode pins nothing and keeps the zone in use: the replay brings the tenant record, and
     a zone it disagrees with rebuilds again (``_one_batch``)."""
+    view = generations.read_view(state)
+    if view.damaged:  # which generation is complete is unknown: no pin, the zone in use
+        return None, state.tz or "UTC"
     try:
-        directory, _ = stored_directory(store, tenant, generations.read_view(state).gen)
+        directory, _ = stored_directory(store, tenant, view.gen)
     except DamagedItem:
-        return None, generations.read_view(state).tz
+        return None, view.tz
     return pinned(directory.get("tenant") if directory else None)
 
 

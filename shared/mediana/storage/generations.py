@@ -47,6 +47,7 @@ class ReadView:
     computed_at: str | None
     rebuilding: bool = False
     exists: bool = True  # False: no state item (no data ever arrived, no refresh was asked)
+    damaged: bool = False  # True: ``live`` does not decode, so which generation is complete is unknown
 
 
 def building_gen(state: _State | None) -> int:
@@ -57,8 +58,11 @@ def read_view(state: _State | None) -> ReadView:
     if state is None:
         return ReadView(0, "UTC", None, None, exists=False)
     if state.live:
-        live = json.loads(state.live)
-        return ReadView(live["gen"], live["tz"], live["data_through"], live["computed_at"], rebuilding=True)
+        live = object_or_none(state.live) or {}
+        try:
+            return ReadView(int(live["gen"]), live["tz"], live["data_through"], live["computed_at"], rebuilding=True)
+        except (KeyError, TypeError, ValueError):  # readers answer 503 until the rebuild switches (state_fields)
+            return ReadView(building_gen(state), state.tz or "UTC", None, None, rebuilding=True, damaged=True)
     return ReadView(building_gen(state), state.tz or "UTC", state.data_through, state.computed_at)
 
 
@@ -85,7 +89,7 @@ def rebuild_fields(state: _State, tz: str, now_s: int) -> dict[str, Any]:
     live = state.live
     if not live and (int(state.cursor or 0) > 0 or state.presets_as_of):
         view = read_view(state)
-        live = json.dumps({k: v for k, v in asdict(view).items() if k not in ("rebuilding", "exists")})
+        live = json.dumps({k: v for k, v in asdict(view).items() if k not in ("rebuilding", "exists", "damaged")})
     else:
         old[gen] = now_s - RETIRE_GRACE_S  # never read by anyone: no grace needed
     return {
@@ -117,7 +121,9 @@ def switch_fields(state: _State, now_s: int) -> dict[str, Any]:
     if not state.live:
         return {}
     old = retired(state)
-    old[int(json.loads(state.live)["gen"])] = now_s
+    view = read_view(state)
+    if not view.damaged:  # else that generation is unknown: its items are never deleted (state_fields)
+        old[view.gen] = now_s
     return {"live": None, "retired": _encode_retired(old)}
 
 

@@ -4,7 +4,9 @@ release's bug left undecodable never stops its tenant.
 A field whose loss only costs something reads as absent: the retired generations (their items
 are then never deleted: storage, not numbers), the tenant record a rebuild's time zone was
 pinned to (a replay may then adopt an older record's zone and rebuild once more), a damage note
-(the item is met again where it is needed), an audit's summary. The pending batch cannot be
+(the item is met again where it is needed), an audit's summary; ``live`` too, in
+``generations.read_view``, where readers then answer a 503 until the rebuild switches them
+(the former generation's items are never deleted). The pending batch cannot be
 read as absent -- a new batch over a half-applied one would count twice -- so it is damage, as
 its journal gone is: the tenant waits, then is rebuilt from the log (``services/damage``).
 """
