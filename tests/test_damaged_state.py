@@ -129,3 +129,32 @@ def test_live_that_does_not_decode_answers_503_until_the_rebuild_switches(
     _past_grace(monkeypatch)
     aggregate.refresh_tenant(stack.store, "acme")  # what was retired is collected: readers keep their numbers
     _same_as_twin()
+
+
+def test_a_state_attribute_of_the_wrong_type_is_a_503_and_a_named_failure_not_a_500(stack: Any) -> None:
+    """A hand edit that stores the cursor as text: nothing can guess the cursor, so the
+    tenant's readers answer a 503 to retry and its refresh fails naming the item (retried,
+    parked, alarmed), until it is mended; another tenant reads on."""
+    from mediana.storage.documents import DamagedItem
+    from test_pipeline_moto import get
+
+    _with_delta(stack)
+    aggregate.refresh_tenant(stack.store, "acme")
+    before = get("/v1/reports/response-time?range=last_7_days", "acme")
+    _set_raw(stack, "acme", cursor="85")  # a string where a number belongs
+
+    status, _, body = get("/v1/reports/response-time?range=last_7_days", "acme")
+    assert status == 503 and body["error"]["code"] == "unreadable_item", body
+    assert get("/v1/reports/response-time?range=last_7_days", "twin")[0] == 200
+    with pytest.raises(DamagedItem, match="state item does not decode.*cursor"):
+        aggregate.refresh_tenant(stack.store, "acme")
+
+    cursor = int(stack.store.get_state("twin").cursor)  # mended by hand: the twin's cursor is acme's
+    stack.store.ddb.update_item(
+        TableName=stack.store.cfg.state_table,
+        Key={"pk": {"S": keys.tenant_pk("acme")}, "sk": {"S": keys.STATE_SK}},
+        UpdateExpression="SET #c = :c",
+        ExpressionAttributeNames={"#c": "cursor"},
+        ExpressionAttributeValues={":c": {"N": str(cursor)}},
+    )
+    assert get("/v1/reports/response-time?range=last_7_days", "acme")[2] == before[2]

@@ -32,6 +32,7 @@ from mediana.services.schemas import (
     ReportResponse,
 )
 from mediana.services.tenancy import default_tenant_stores
+from mediana.storage.documents import DamagedItem
 from mediana.storage.store import Store
 from mediana.storage.store import default_store as store
 
@@ -106,6 +107,14 @@ def _api_error(exc: ApiError) -> Response:
         metrics.add_metric("UnreadableItem", MetricUnit.Count, 1)
         return _json(503, exc.body(), {"Retry-After": "5", "Cache-Control": "no-store"})
     return _json(exc.status, exc.body())
+
+
+@app.exception_handler(DamagedItem)
+def _damaged(exc: DamagedItem) -> Response:
+    """An item the read needs that does not decode -- the tenant's state item itself, say: a
+    503 to retry while it is mended, never a 500."""
+    logger.warning("stored item not readable", extra={"item": str(exc)})
+    return _api_error(ApiError(503, "unreadable_item", f"a stored item ({exc.base}) cannot be read now; retry shortly"))
 
 
 @app.exception_handler(AuthError)

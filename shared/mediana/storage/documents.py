@@ -93,12 +93,14 @@ class DocumentOps(StoreBase):
         its head is ``enough`` (``get_docs_of``)."""
         request = [self._key(keys.tenant_pk(tenant), keys.STATE_SK)]
         request += [self._key(pk, keys.part_sk(b, 0)) for pk, b in wanted]
+        from mediana.storage.state_fields import state_from_raw  # it imports DamagedItem from here
+
         items = self._batch_get(request)
         state = None
         first: dict[tuple[str, str], DocPart] = {}
         for raw in items:
             if raw["pk"]["S"] == keys.tenant_pk(tenant) and raw["sk"]["S"] == keys.STATE_SK:
-                state = TenantState.from_raw_data(raw)
+                state = state_from_raw(raw)
             else:
                 part = DocPart.from_raw_data(raw)
                 first[(part.pk, keys.base_of(part.sk))] = part

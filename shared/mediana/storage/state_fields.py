@@ -16,7 +16,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from pynamodb.exceptions import AttributeDeserializationError
+
 from mediana.storage.documents import DamagedItem
+from mediana.storage.models import TenantState
 
 PENDING = "(the state's pending batch)"  # the damaged item's name when the field itself does not decode
 
@@ -46,3 +49,13 @@ def pending_key(raw: str | None) -> str | None:
     if not isinstance(value, dict) or not isinstance(value.get("key"), str):
         raise DamagedItem("journal", PENDING, f"does not decode: {raw[:100]!r}")
     return value["key"]
+
+
+def state_from_raw(raw: dict[str, Any]) -> TenantState:
+    """The state item as read; DamagedItem when an attribute is not of its type (a hand edit):
+    readers answer a 503, the aggregator's refresh fails with that reason, parks and alarms."""
+    try:
+        return TenantState.from_raw_data(raw)
+    except (AttributeDeserializationError, ValueError) as exc:
+        pk = raw.get("pk", {}).get("S", "?")
+        raise DamagedItem(pk, "STATE", f"the tenant's state item does not decode: {exc}") from None

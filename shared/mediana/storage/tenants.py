@@ -18,6 +18,7 @@ from mediana.storage.models import (
     TenantState,
     conditional_failed,
 )
+from mediana.storage.state_fields import state_from_raw
 
 
 class TenantOps(StoreBase):
@@ -28,7 +29,7 @@ class TenantOps(StoreBase):
         out = self.ddb.get_item(
             TableName=self.cfg.state_table, Key=self._key(keys.tenant_pk(tenant), keys.STATE_SK), ConsistentRead=True
         )
-        return TenantState.from_raw_data(out["Item"]) if "Item" in out else None
+        return state_from_raw(out["Item"]) if "Item" in out else None
 
     def list_states(self) -> list[TenantState]:
         return [s for s in TenantState.scan(TenantState.sk == keys.STATE_SK)]
