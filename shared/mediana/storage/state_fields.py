@@ -1,14 +1,15 @@
-"""The tenant state's JSON fields, decoded in one place, so that one a hand edit or a past
-release's bug left undecodable never stops its tenant.
+"""The tenant state item and its JSON fields, decoded in one place, so that what a hand edit
+or a past release's bug left undecodable never stops its tenant for good.
 
 A field whose loss only costs something reads as absent: the retired generations (their items
 are then never deleted: storage, not numbers), the tenant record a rebuild's time zone was
 pinned to (a replay may then adopt an older record's zone and rebuild once more), a damage note
-(the item is met again where it is needed), an audit's summary; ``live`` too, in
-``generations.read_view``, where readers then answer a 503 until the rebuild switches them
-(the former generation's items are never deleted). The pending batch cannot be
-read as absent -- a new batch over a half-applied one would count twice -- so it is damage, as
-its journal gone is: the tenant waits, then is rebuilt from the log (``services/damage``).
+(the item is met again where it is needed), an audit's summary. ``live`` too, in
+``generations.read_view``: readers then answer a 503 until the rebuild switches them (the
+former generation's items are never deleted). The pending batch cannot be read as absent -- a
+new batch over a half-applied one would count twice -- so it is damage, as its journal gone
+is: the tenant waits, then is rebuilt from the log (``services/damage``). An attribute of the
+wrong type cannot be guessed (a cursor): ``state_from_raw`` names it, for a 503 and a failure.
 """
 
 from __future__ import annotations
