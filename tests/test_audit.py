@@ -289,3 +289,19 @@ def test_a_manual_refresh_leaves_the_audit_it_falls_on_to_the_next_scheduled_run
     stack.pump.drain()  # the scheduler's tick, and the run it starts
     state = stack.store.get_state("acme")
     assert int(state.audited_cursor) == int(state.cursor) and json.loads(state.last_audit)["status"] == audit.SAME
+
+
+def test_a_preset_item_that_does_not_decode_is_named_and_written_again(stack: Any) -> None:
+    """Unlike a day document (only a rebuild mends one), a preset bucket is written again from
+    the days: the audit names it unreadable and the same run rolls the presets."""
+    from test_unreadable_items import _overwrite_part0
+
+    _built(stack)
+    _overwrite_part0(stack, keys.presets_pk("acme", 0), "last_7_days#cv")
+    found = audit.audit_tenant(stack.store, "acme")
+    assert found.status == audit.DRIFT and not found.drifts
+    assert [(d.item, d.why) for d in found.preset_drifts] == [("last_7_days#cv", "unreadable")]
+    _owes_audit(stack)
+    report = aggregate.refresh_tenant(stack.store, "acme")
+    assert (report.audit, report.presets_drifted, report.rebuilt) == (audit.DRIFT, 1, False) and report.presets_written
+    assert audit.audit_tenant(stack.store, "acme").status == audit.SAME

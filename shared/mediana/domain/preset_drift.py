@@ -41,13 +41,14 @@ class PresetDrift:
 
 
 def preset_drifts(
-    stored: Mapping[str, Mapping[str, Any]],
+    stored: Mapping[str, Any],
     expected: Mapping[str, tuple[PresetKey, Counter, Counter]],
     today: date,
     sample: int = 5,
 ) -> list[PresetDrift]:
     """Every bucket of ``expected`` (item name -> its key and the two counters it should
-    hold, the presets of ``today``) that ``stored`` (item name -> document) holds otherwise.
+    hold, the presets of ``today``) that ``stored`` (item name -> document, or anything else
+    for one that does not decode) holds otherwise.
     A bucket that should be empty may be absent; stored items no range reads are not checked."""
     out = []
     for item, (key, cur, prev) in sorted(expected.items()):
@@ -56,6 +57,9 @@ def preset_drifts(
         if doc is None:
             if cur or prev:
                 out.append(_drift(item, MISSING, [(r, k, 0, n) for r in ROLES for k, n in should[r].items()], sample))
+            continue
+        if not isinstance(doc, Mapping):  # stored, but it does not decode (``storage.documents.Unreadable``)
+            out.append(PresetDrift(item, UNREADABLE, 0, ()))
             continue
         if not valid_for(doc, preset_range(key[0], today), today):
             out.append(PresetDrift(item, REFUSED, 0, ()))

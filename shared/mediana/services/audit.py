@@ -91,7 +91,7 @@ def audit_tenant(store: Store, tenant: str, attempts: int = 3) -> AuditResult:
             return AuditResult(tenant, NOT_NOW, f"{DAMAGED_LOG}: {exc}"[:500])
         try:
             stored = _stored_days(store, keys.days_pk(tenant, result.gen))
-            presets = dict(store.iter_docs(keys.presets_pk(tenant, result.gen)))
+            presets = dict(store.iter_docs(keys.presets_pk(tenant, result.gen), marked=True))  # rolled again
         except (KeyError, zlib.error, ValueError) as exc:
             return AuditResult(tenant, NOT_NOW, f"{UNREADABLE} ({exc}): the aggregator heals it")
         if _mark(store.get_state(tenant)) != _mark(state):

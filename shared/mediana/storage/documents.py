@@ -247,12 +247,19 @@ class DocumentOps(StoreBase):
                 count += 1
         return count
 
-    def iter_docs(self, pk: str) -> Iterator[tuple[str, Any]]:
+    def iter_docs(self, pk: str, marked: bool = False) -> Iterator[tuple[str, Any]]:
+        """Every document of a partition, decoded; one that does not decode raises, or is
+        ``marked`` ``Unreadable`` (as ``get_docs_of`` marks it)."""
         grouped: dict[str, list[DocPart]] = {}
         for part in DocPart.query(pk):
             grouped.setdefault(keys.base_of(part.sk), []).append(part)
         for base, parts in grouped.items():
-            yield base, blobs.decode([p.v for p in parts[: int(parts[0].n)]])
+            try:
+                yield base, blobs.decode([p.v for p in parts[: int(parts[0].n)]])
+            except (KeyError, zlib.error, ValueError) as exc:
+                if not marked:
+                    raise
+                yield base, Unreadable(pk, base, _reason(exc))
 
     # ---- S3 and SQS -------------------------------------------------------
     def put_journal(self, key: str, body: bytes) -> None:
